@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { DynamicModule, Module } from '@nestjs/common';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { LoggerModule } from 'nestjs-pino';
+import { Clock, SystemClock } from './common/time/clock';
+import { RedisModule } from './common/redis/redis.module';
+import { ConfigModule } from './config/config.module';
+import { Env } from './config/env.schema';
+import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
+
+const QUIET_PATHS = [
+  '/api/v1/orchestrator/health/live',
+  '/api/v1/orchestrator/health/ready',
+  '/metrics',
+];
+
+@Module({})
+export class AppModule {
+  static forRoot(env: Env, options: { clock?: Clock } = {}): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        ConfigModule.forRoot(env),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: env.LOG_LEVEL,
+            // the caller's id when it sends one, so a request can be followed across services
+            genReqId: (req, res) => {
+              const given = req.headers['x-request-id'];
+              const id = typeof given === 'string' && given.length <= 128 ? given : randomUUID();
+              res.setHeader('X-Request-Id', id);
+              return id;
+            },
+            autoLogging: { ignore: (req) => QUIET_PATHS.includes(req.url ?? '') },
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+          },
+        }),
+        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } }),
+        DatabaseModule,
+        RedisModule,
+        EventsModule,
+        HealthModule,
+      ],
+      providers: [{ provide: Clock, useValue: options.clock ?? new SystemClock() }],
+      exports: [Clock],
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from './database/data-source';
+import { loadEnvOrExit } from './service';
+
+const USAGE = `Usage: node dist/cli.js <command>
+
+Commands:
+  migrate            apply pending database migrations and exit
+  migrate:status     list migrations and whether each is applied
+`;
+
+async function migrate(showOnly: boolean): Promise<number> {
+  const env = loadEnvOrExit();
+  const dataSource = new DataSource(buildDataSourceOptions(env));
+  const started = Date.now();
+  await dataSource.initialize();
+  try {
+    if (showOnly) {
+      const pending = await dataSource.showMigrations();
+      process.stdout.write(`${JSON.stringify({ pending })}\n`);
+      return 0;
+    }
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    process.stdout.write(
+      `${JSON.stringify({ applied: applied.map((m) => m.name), ms: Date.now() - started })}\n`,
+    );
+    return 0;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command] = argv;
+  switch (command) {
+    case 'migrate':
+      return migrate(false);
+    case 'migrate:status':
+      return migrate(true);
+    case undefined:
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`Unknown command "${command}".\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((err: Error) => {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,194 @@
+import { CronExpressionParser } from 'cron-parser';
+import { IANAZone } from 'luxon';
+
+/**
+ * One environment variable: how to read it, its default, and what is accepted.
+ * A table instead of decorators so that every error can name the variable, the value
+ * and what would have been accepted, and so that `.env.example` and the README table
+ * are checked against the same source (see env.schema.spec.ts).
+ */
+interface VarSpec<T> {
+  readonly description: string;
+  readonly accepted: string;
+  readonly default?: string;
+  readonly parse: (raw: string) => T | undefined;
+}
+
+const isUrlWith = (protocols: string[]) => (raw: string) => {
+  try {
+    const url = new URL(raw);
+    return protocols.includes(url.protocol) && url.hostname !== ''
+      ? raw.replace(/\/+$/, '')
+      : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const integer = (min: number, max: number) => (raw: string) =>
+  /^\d+$/.test(raw.trim()) && Number(raw) >= min && Number(raw) <= max ? Number(raw) : undefined;
+
+const boolean = (raw: string) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return undefined;
+};
+
+const cron = (raw: string) => {
+  // five fields only: a seconds field would silently change what "0 8 * * *" means
+  if (raw.trim().split(/\s+/).length !== 5) return undefined;
+  try {
+    CronExpressionParser.parse(raw, { tz: 'UTC' });
+    return raw.trim();
+  } catch {
+    return undefined;
+  }
+};
+
+const timezone = (raw: string) => (IANAZone.isValidZone(raw) ? raw : undefined);
+const text = (raw: string) => (raw.trim() === '' ? undefined : raw.trim());
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string) =>
+    values.includes(raw.trim().toLowerCase() as T) ? (raw.trim().toLowerCase() as T) : undefined;
+
+const httpUrl = isUrlWith(['http:', 'https:']);
+const serviceUrl = (name: string): VarSpec<string> => ({
+  description: `Base URL of the ${name} service`,
+  accepted: 'an http(s) URL such as http://forecasting:8000',
+  default: 'http://127.0.0.1:18100',
+  parse: httpUrl,
+});
+
+export const ENV_SCHEMA = {
+  PORT: {
+    description: 'HTTP port',
+    accepted: 'an integer from 1 to 65535',
+    default: '8018',
+    parse: integer(1, 65535),
+  },
+  DATABASE_URL: {
+    description: 'PostgreSQL connection string; unset = embedded PGlite in DATA_DIR',
+    accepted: 'a postgres:// or postgresql:// URL',
+    parse: isUrlWith(['postgres:', 'postgresql:']),
+  },
+  DATA_DIR: {
+    description: 'Folder of the embedded database (used when DATABASE_URL is unset)',
+    accepted: 'a folder path',
+    default: './data',
+    parse: text,
+  },
+  RUN_MIGRATIONS: {
+    description: 'Apply pending migrations at start',
+    accepted: 'true or false',
+    default: 'true',
+    parse: boolean,
+  },
+  REDIS_URL: {
+    description: 'Redis for leader election and the result cache; unset = single instance',
+    accepted: 'a redis:// or rediss:// URL',
+    parse: isUrlWith(['redis:', 'rediss:']),
+  },
+  RABBITMQ_URL: {
+    description: 'RabbitMQ for events; unset = events stay in the outbox',
+    accepted: 'an amqp:// or amqps:// URL',
+    parse: isUrlWith(['amqp:', 'amqps:']),
+  },
+  DAILY_WORKFLOW_CRON: {
+    description: 'Schedule of daily_operations',
+    accepted: 'a five-field cron expression such as "0 8 * * *"',
+    default: '0 8 * * *',
+    parse: cron,
+  },
+  WEEKLY_WORKFLOW_CRON: {
+    description: 'Schedule of weekly_digest',
+    accepted: 'a five-field cron expression such as "0 9 * * 1"',
+    default: '0 9 * * 1',
+    parse: cron,
+  },
+  DEFAULT_TIMEZONE: {
+    description: 'Timezone of workflows that do not name one',
+    accepted: 'an IANA timezone such as Europe/Madrid',
+    default: 'Europe/Madrid',
+    parse: timezone,
+  },
+  MAX_WORKFLOW_DURATION_SECONDS: {
+    description: 'Longest a workflow run may take before what is left is cancelled',
+    accepted: 'an integer from 1 to 86400',
+    default: '3600',
+    parse: integer(1, 86400),
+  },
+  ENABLE_LEADER_ELECTION: {
+    description: 'Elect one leader among replicas through Redis',
+    accepted: 'true or false',
+    default: 'true',
+    parse: boolean,
+  },
+  LEADER_HEARTBEAT_SECONDS: {
+    description: 'How often the leader renews its lock',
+    accepted: 'an integer from 1 to 3600, below LEADER_LOCK_TTL_SECONDS',
+    default: '30',
+    parse: integer(1, 3600),
+  },
+  LEADER_LOCK_TTL_SECONDS: {
+    description: 'Leader lock lifetime; a dead leader is replaced after this',
+    accepted: 'an integer from 2 to 7200, above LEADER_HEARTBEAT_SECONDS',
+    default: '90',
+    parse: integer(2, 7200),
+  },
+  TENANT_SERVICE_URL: serviceUrl('tenant'),
+  FORECASTING_SERVICE_URL: serviceUrl('forecasting'),
+  PRODUCTION_SERVICE_URL: serviceUrl('production'),
+  PROCUREMENT_SERVICE_URL: serviceUrl('procurement'),
+  INVENTORY_SERVICE_URL: serviceUrl('inventory'),
+  NOTIFICATION_SERVICE_URL: serviceUrl('notification'),
+  TRAINING_SERVICE_URL: serviceUrl('training'),
+  ALERT_PROCESSOR_SERVICE_URL: serviceUrl('alert processor'),
+  SERVICE_TOKEN: {
+    description: 'Bearer token the orchestrator sends to downstream services',
+    accepted: 'any non-empty string',
+    default: 'dev-service-token',
+    parse: text,
+  },
+  LOG_LEVEL: {
+    description: 'Log level',
+    accepted: 'one of fatal, error, warn, info, debug, trace, silent',
+    default: 'info',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  NODE_ENV: {
+    description: 'production makes the downstream service URLs mandatory',
+    accepted: 'one of development, production, test',
+    default: 'development',
+    parse: oneOf('development', 'production', 'test'),
+  },
+  SHUTDOWN_TIMEOUT_SECONDS: {
+    description: 'Longest a graceful shutdown may take before the process exits anyway',
+    accepted: 'an integer from 1 to 600',
+    default: '20',
+    parse: integer(1, 600),
+  },
+} satisfies Record<string, VarSpec<unknown>>;
+
+export type EnvName = keyof typeof ENV_SCHEMA;
+type Parsed<S> = S extends VarSpec<infer T> ? T : never;
+type HasDefault<S> = S extends { default: string } ? true : false;
+
+/** The validated configuration: variables with a default are always present. */
+export type Env = {
+  [K in EnvName]: HasDefault<(typeof ENV_SCHEMA)[K]> extends true
+    ? Parsed<(typeof ENV_SCHEMA)[K]>
+    : Parsed<(typeof ENV_SCHEMA)[K]> | undefined;
+};
+
+export const SERVICE_URL_VARS = [
+  'TENANT_SERVICE_URL',
+  'FORECASTING_SERVICE_URL',
+  'PRODUCTION_SERVICE_URL',
+  'PROCUREMENT_SERVICE_URL',
+  'INVENTORY_SERVICE_URL',
+  'NOTIFICATION_SERVICE_URL',
+  'TRAINING_SERVICE_URL',
+  'ALERT_PROCESSOR_SERVICE_URL',
+] as const satisfies readonly EnvName[];

@@ -1,0 +1,18 @@
+import { OutboxEventEntity } from 'src/events/outbox-event.entity';
+import { ExecutionLogEntity } from 'src/executions/execution-log.entity';
+import { ExecutionStepEntity } from 'src/executions/execution-step.entity';
+import { ExecutionEntity } from 'src/executions/execution.entity';
+import { LeaderEntity } from 'src/leader/leader.entity';
+import { DailyMetricEntity } from 'src/metrics/daily-metric.entity';
+import { WorkflowEntity } from 'src/workflows/workflow.entity';
+
+/** Every entity, each owned by its module (ARCHITECTURE.md "Layout"). */
+export const ENTITIES = [
+  WorkflowEntity,
+  ExecutionEntity,
+  ExecutionStepEntity,
+  ExecutionLogEntity,
+  LeaderEntity,
+  DailyMetricEntity,
+  OutboxEventEntity,
+];

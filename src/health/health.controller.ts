@@ -1,0 +1,78 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { RedisConnection } from 'src/common/redis/redis.module';
+import { DatabaseProbe } from 'src/database/database.probe';
+import { AmqpConnection } from 'src/events/amqp-connection';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly database: DatabaseProbe,
+    private readonly redis: RedisConnection,
+    private readonly amqp: AmqpConnection,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  @ApiOperation({
+    summary: 'Overall health with the state of each dependency (503 if one is down)',
+  })
+  overall() {
+    return this.health.check(this.dependencyChecks());
+  }
+
+  @Get('live')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process answers. Never touches a dependency.' })
+  live() {
+    return this.health.check([
+      () =>
+        this.indicators
+          .check('process')
+          .up({ uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000) }),
+    ]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({
+    summary: 'Readiness: database reachable and migrated; Redis and RabbitMQ when configured',
+  })
+  ready() {
+    return this.health.check(this.dependencyChecks());
+  }
+
+  private dependencyChecks() {
+    return [
+      async () => {
+        const state = await this.database.check();
+        const session = this.indicators.check('database');
+        return state.ok
+          ? session.up({ kind: state.kind })
+          : session.down({ kind: state.kind, reason: state.reason });
+      },
+      async () => {
+        const session = this.indicators.check('redis');
+        if (!this.redis.client) return session.up({ configured: false });
+        const state = await this.redis.ping();
+        return state.ok
+          ? session.up({ configured: true })
+          : session.down({ configured: true, reason: state.reason });
+      },
+      () => {
+        const session = this.indicators.check('rabbitmq');
+        if (!this.amqp.manager) return session.up({ configured: false });
+        const state = this.amqp.state();
+        return state.ok
+          ? session.up({ configured: true })
+          : session.down({ configured: true, reason: state.reason });
+      },
+    ];
+  }
+}

@@ -1,0 +1,64 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { Clock } from './common/time/clock';
+import { ConfigError, validateEnv } from './config/validate-env';
+import { Env } from './config/env.schema';
+
+/** Builds and starts the HTTP service; shared by main.ts, the demo and the e2e tests. */
+export async function startService(
+  env: Env,
+  options: { clock?: Clock; port?: number } = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.forRoot(env, options), { bufferLogs: true });
+  configureApp(app);
+  await app.listen(options.port ?? env.PORT, '0.0.0.0');
+  return app;
+}
+
+/** Reads the environment or prints every problem and exits 1. */
+export function loadEnvOrExit(source: NodeJS.ProcessEnv = process.env): Env {
+  try {
+    return validateEnv(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(
+        `${err.message}\nSee .env.example for every variable and its default.\n`,
+      );
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/**
+ * SIGTERM/SIGINT: stop taking work and close connections (Nest's shutdown hooks), then
+ * exit 0; if that takes longer than SHUTDOWN_TIMEOUT_SECONDS, exit 1 anyway so the
+ * orchestrator of the pod never waits on us. Nest's own enableShutdownHooks re-raises the
+ * signal, which ends the process with 143 rather than 0.
+ */
+export function exitOnSignals(app: INestApplication, timeoutSeconds: number): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    const logger = app.get(Logger);
+    logger.log(`${signal} received: shutting down`);
+    const timer = setTimeout(() => {
+      logger.error(`shutdown took longer than ${timeoutSeconds} s; exiting`);
+      process.exit(1);
+    }, timeoutSeconds * 1000);
+    timer.unref();
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: Error) => {
+        logger.error(`shutdown failed: ${err.message}`);
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
