@@ -1,0 +1,64 @@
+/**
+ * The contract between the engine and the clients: a workflow step names an operation
+ * (`forecasting.generate`), never a URL. The clients module registers one handler per
+ * operation; the engine checks names at save time and calls them at run time.
+ */
+
+export type SubscriptionTier = 'enterprise' | 'professional' | 'starter' | 'free';
+export type TenantStatus = 'active' | 'suspended' | 'cancelled';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  status: TenantStatus;
+  subscription_tier: SubscriptionTier;
+  timezone: string;
+  /** holiday calendar: ISO country and optional region code, e.g. { country: 'ES', region: 'MD' } */
+  region: { country: string; region?: string | null };
+}
+
+export interface OperationContext {
+  tenant: Pick<Tenant, 'id'> & Partial<Tenant>;
+  /** the tenant execution running the step */
+  executionId: string;
+  /** the parent (whole run) execution: the `orchestration_run_id` downstream services see */
+  runId: string;
+  stepName: string;
+  params: Record<string, unknown>;
+  /** results of the steps this one depends on (and all completed earlier steps), by step name */
+  previousResults: Record<string, unknown>;
+  /** aborts in-flight calls: workflow deadline, shutdown, cancellation */
+  signal: AbortSignal;
+  /** stable across retries and resumes of the same logical call: `${executionId}:${stepName}` */
+  idempotencyKey: string;
+  /** per-attempt timeout override from the step definition (seconds) */
+  timeoutSeconds?: number;
+  /** attempt count override from the step definition (the HTTP core's retries) */
+  retries?: number;
+}
+
+export type OperationResult = Record<string, unknown>;
+export type OperationHandler = (ctx: OperationContext) => Promise<OperationResult>;
+
+export const OPERATION_NAMES = [
+  'forecasting.generate',
+  'forecasting.validate',
+  'forecasting.evaluate_and_retrain',
+  'production.generate_schedule',
+  'procurement.calculate_needs',
+  'inventory.project',
+  'notification.daily_summary',
+  'notification.weekly_digest',
+  'notification.workflow_failure',
+  'training.retrain',
+  'alert_processor.archive_resolved',
+] as const;
+export type OperationName = (typeof OPERATION_NAMES)[number];
+
+/** Implemented by the clients module (ClientsModule exports it). */
+export abstract class OperationRegistry {
+  abstract names(): string[];
+  abstract has(name: string): boolean;
+  /** Throws UpstreamError on failure (with `retryable`), never anything else for HTTP problems. */
+  abstract run(name: string, ctx: OperationContext): Promise<OperationResult>;
+}

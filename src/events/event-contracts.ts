@@ -1,0 +1,35 @@
+/** Messages the service publishes (exchange + routing key + payload). */
+export interface OutboxMessage {
+  exchange: string;
+  routingKey: string;
+  /** JSON payload; `event_id` is added by the outbox (the row id) if absent */
+  payload: Record<string, unknown>;
+}
+
+export const ORCHESTRATOR_EXCHANGE = 'orchestrator';
+export const WORKFLOW_COMPLETED = 'orchestrator.workflow_completed';
+export const WORKFLOW_FAILED = 'orchestrator.workflow_failed';
+export const SUPPLY_CHAIN_ALERTS_EXCHANGE = 'supply_chain.alerts';
+
+/** The specification's payloads, plus event_id for consumer deduplication. */
+export interface WorkflowCompletedEvent {
+  event_id: string;
+  event_type: 'orchestrator_workflow_completed';
+  workflow_name: string;
+  execution_id: string;
+  tenants_processed: number;
+  steps_completed: number;
+  steps_failed: number;
+  duration_seconds: number;
+  timestamp: string;
+}
+
+export interface WorkflowFailedEvent {
+  event_id: string;
+  event_type: 'orchestrator_workflow_failed';
+  workflow_name: string;
+  execution_id: string;
+  error_message: string;
+  tenants_affected: number;
+  timestamp: string;
+}
