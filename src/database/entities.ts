@@ -1,3 +1,5 @@
+import { DeliveryAlertEntity } from 'src/delivery-tracking/delivery-alert.entity';
+import { DeliveryRunEntity } from 'src/delivery-tracking/delivery-run.entity';
 import { OutboxEventEntity } from 'src/events/outbox-event.entity';
 import { ExecutionLogEntity } from 'src/executions/execution-log.entity';
 import { ExecutionStepEntity } from 'src/executions/execution-step.entity';
@@ -15,4 +17,6 @@ export const ENTITIES = [
   LeaderEntity,
   DailyMetricEntity,
   OutboxEventEntity,
+  DeliveryAlertEntity,
+  DeliveryRunEntity,
 ];

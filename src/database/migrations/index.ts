@@ -1,4 +1,5 @@
 import { InitialSchema1764460800000 } from './1764460800000-initial-schema';
+import { DeliveryTracking1796013900000 } from './1796013900000-delivery-tracking';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
-export const MIGRATIONS = [InitialSchema1764460800000];
+export const MIGRATIONS = [InitialSchema1764460800000, DeliveryTracking1796013900000];
