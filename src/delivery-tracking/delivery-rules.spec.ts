@@ -53,12 +53,12 @@ describe(decideDeliveryAlerts.name, () => {
       [
         'window end + 2 h with a draft receipt',
         endedAgo(min(120), { receipt: { status: 'draft', id: 'rcpt-7' } }),
-        ['STOCK_RECEIPT_INCOMPLETE'],
+        ['DELIVERY_OVERDUE', 'STOCK_RECEIPT_INCOMPLETE'],
       ],
       [
         'window end + 45 min with a draft receipt',
         endedAgo(min(45), { receipt: { status: 'draft', id: 'rcpt-7' } }),
-        [],
+        ['DELIVERY_OVERDUE'],
       ],
       [
         'status sent counts as awaited',
@@ -188,6 +188,13 @@ describe(decideDeliveryAlerts.name, () => {
         phone: '+34 600 000 000',
       });
       expect(alert.context.delay_minutes).toBe(45);
+    });
+
+    it('overdue with a draft receipt reopens that draft', () => {
+      const po = endedAgo(min(50), { receipt: { status: 'draft', id: 'rcpt-9' } });
+      const [alert] = decideDeliveryAlerts(po, NOW, []);
+      expect(alert.type).toBe('DELIVERY_OVERDUE');
+      expect(alert.smart_actions[1].metadata).toMatchObject({ mode: 'edit', receipt_id: 'rcpt-9' });
     });
 
     it.each<[string, TrackedPurchaseOrder, Record<string, unknown>]>([

@@ -132,15 +132,12 @@ export function dueAlertTypes(po: TrackedPurchaseOrder, now: Date): DeliveryAler
   const { expected, windowEnd } = deliveryTimesOf(po);
   const t = now.getTime();
   const due: DeliveryAlertType[] = [];
-  // a draft receipt means the goods are at the door: warning of their arrival is noise
-  if (
-    po.receipt.status === 'none' &&
-    t >= expected.getTime() - ARRIVING_SOON_LEAD_MS &&
-    t < windowEnd.getTime()
-  ) {
+  if (t >= expected.getTime() - ARRIVING_SOON_LEAD_MS && t < windowEnd.getTime()) {
     due.push('DELIVERY_ARRIVING_SOON');
   }
-  if (po.receipt.status === 'none' && t >= windowEnd.getTime() + OVERDUE_GRACE_MS) {
+  // "received" is a confirmed receipt (procurement then marks the order received); a
+  // draft is a receipt still being counted, so the delivery is not done yet
+  if (t >= windowEnd.getTime() + OVERDUE_GRACE_MS) {
     due.push('DELIVERY_OVERDUE');
   }
   if (t >= windowEnd.getTime() + RECEIPT_INCOMPLETE_AFTER_MS) {
@@ -226,6 +223,8 @@ function smartActionsFor(type: DeliveryAlertType, po: TrackedPurchaseOrder): Sma
         ? { ...receiptTarget, mode, receipt_id: po.receipt.id ?? null }
         : { ...receiptTarget, mode },
   });
+  // a draft means someone started the receipt: reopen it rather than start a second one
+  const receiptMode = po.receipt.status === 'draft' ? 'edit' : 'create';
   switch (type) {
     case 'DELIVERY_ARRIVING_SOON':
       return [openReceipt('create')];
@@ -242,10 +241,9 @@ function smartActionsFor(type: DeliveryAlertType, po: TrackedPurchaseOrder): Sma
             po_number: po.po_number,
           },
         },
-        openReceipt('create'),
+        openReceipt(receiptMode),
       ];
     case 'STOCK_RECEIPT_INCOMPLETE':
-      // a draft means someone started the receipt: reopen it rather than start a second one
-      return [openReceipt(po.receipt.status === 'draft' ? 'edit' : 'create')];
+      return [openReceipt(receiptMode)];
   }
 }
