@@ -169,6 +169,31 @@ export const ENV_SCHEMA = {
     default: '20',
     parse: integer(1, 600),
   },
+  DELIVERY_TRACKING_CRON: {
+    description: 'Schedule of the in-process delivery tracking job (the leader runs it)',
+    accepted: 'a five-field cron expression such as "30 * * * *"',
+    default: '30 * * * *',
+    parse: cron,
+  },
+  DELIVERY_TRACKING_IN_PROCESS: {
+    description:
+      'Run delivery tracking on DELIVERY_TRACKING_CRON inside the service; false when a Kubernetes CronJob runs it',
+    accepted: 'true or false',
+    default: 'true',
+    parse: boolean,
+  },
+  DELIVERY_TRACKING_DEADLINE_SECONDS: {
+    description: 'Longest a delivery tracking run may take before what is left is cancelled',
+    accepted: 'an integer from 10 to 86400',
+    default: '1800',
+    parse: integer(10, 86400),
+  },
+  DELIVERY_TRACKING_CONCURRENCY: {
+    description: 'Tenants a delivery tracking run checks at the same time',
+    accepted: 'an integer from 1 to 1000',
+    default: '50',
+    parse: integer(1, 1000),
+  },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SCHEMA;
