@@ -1,0 +1,59 @@
+/**
+ * Small seeded pseudo-random helpers. The simulator's data must be the same for the same
+ * seed on every machine (tests assert on it), so nothing here touches Math.random.
+ */
+
+/** mulberry32: 32-bit state, fast, good enough for plausible test data. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a over a string, mixed with numbers: derives independent streams from one seed. */
+export function hashSeed(...parts: Array<string | number>): number {
+  let h = 0x811c9dc5;
+  for (const part of parts) {
+    const s = String(part);
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= 0x2f; // separator, so ('ab','c') and ('a','bc') differ
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export type Rng = () => number;
+
+export const pick = <T>(rng: Rng, items: readonly T[]): T =>
+  items[Math.floor(rng() * items.length)];
+
+export const intBetween = (rng: Rng, min: number, max: number): number =>
+  min + Math.floor(rng() * (max - min + 1));
+
+export const round = (value: number, decimals: number): number => {
+  const f = 10 ** decimals;
+  return Math.round(value * f) / f;
+};
+
+const HEX = '0123456789abcdef';
+
+/** A version-4-shaped UUID drawn from the stream (deterministic, not random). */
+export function seededUuid(rng: Rng): string {
+  let out = '';
+  for (let i = 0; i < 32; i++) {
+    let nibble = Math.floor(rng() * 16);
+    if (i === 12) nibble = 4;
+    if (i === 16) nibble = 8 + (nibble & 3);
+    out += HEX[nibble];
+    if (i === 7 || i === 11 || i === 15 || i === 19) out += '-';
+  }
+  return out;
+}
