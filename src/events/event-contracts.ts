@@ -2,7 +2,7 @@
 export interface OutboxMessage {
   exchange: string;
   routingKey: string;
-  /** JSON payload; `event_id` is added by the outbox (the row id) if absent */
+  /** JSON payload; the outbox adds `event_id` (a fresh UUID) when absent */
   payload: Record<string, unknown>;
 }
 
@@ -10,6 +10,15 @@ export const ORCHESTRATOR_EXCHANGE = 'orchestrator';
 export const WORKFLOW_COMPLETED = 'orchestrator.workflow_completed';
 export const WORKFLOW_FAILED = 'orchestrator.workflow_failed';
 export const SUPPLY_CHAIN_ALERTS_EXCHANGE = 'supply_chain.alerts';
+
+/**
+ * The exchanges the relay declares (topic, durable). The outbox refuses messages for any
+ * other: publishing to an undeclared exchange would close the channel for every event.
+ */
+export const OUTBOX_EXCHANGES: readonly string[] = [
+  ORCHESTRATOR_EXCHANGE,
+  SUPPLY_CHAIN_ALERTS_EXCHANGE,
+];
 
 /** The specification's payloads, plus event_id for consumer deduplication. */
 export interface WorkflowCompletedEvent {

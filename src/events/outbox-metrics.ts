@@ -1,0 +1,102 @@
+import { Counter, Gauge, Registry, register } from 'prom-client';
+import { OutboxBacklog } from './outbox.repository';
+
+const BACKLOG_QUERY_TIMEOUT_MS = 2000;
+
+type Labels = 'exchange' | 'routing_key';
+
+/**
+ * The outbox's Prometheus metrics. Built on the registry /metrics serves (the default);
+ * tests pass their own so several relays can live in one process.
+ */
+export class OutboxMetrics {
+  readonly published: Counter<Labels>;
+  readonly publishFailures: Counter<Labels>;
+  private backlogSource: (() => Promise<OutboxBacklog>) | null = null;
+  private lastBacklog: OutboxBacklog = { unsent: 0, oldestAgeSeconds: 0 };
+  private backlogInFlight: Promise<OutboxBacklog> | null = null;
+
+  constructor(registry: Registry = register) {
+    this.published = getOrCreate(
+      registry,
+      'orchestrator_outbox_published_total',
+      () =>
+        new Counter({
+          name: 'orchestrator_outbox_published_total',
+          help: 'Outbox events published to RabbitMQ and confirmed by the broker',
+          labelNames: ['exchange', 'routing_key'],
+          registers: [registry],
+        }),
+    );
+    this.publishFailures = getOrCreate(
+      registry,
+      'orchestrator_outbox_publish_failures_total',
+      () =>
+        new Counter({
+          name: 'orchestrator_outbox_publish_failures_total',
+          help: 'Outbox publish attempts that failed (the event stays in the outbox and is retried)',
+          labelNames: ['exchange', 'routing_key'],
+          registers: [registry],
+        }),
+    );
+    // read at scrape time, so the figure is right on every replica, relaying or not
+    const backlog = () => this.refreshBacklog();
+    getOrCreate(
+      registry,
+      'orchestrator_outbox_backlog',
+      () =>
+        new Gauge({
+          name: 'orchestrator_outbox_backlog',
+          help: 'Events in the outbox not yet confirmed by RabbitMQ',
+          registers: [registry],
+          async collect() {
+            this.set((await backlog()).unsent);
+          },
+        }),
+    );
+    getOrCreate(
+      registry,
+      'orchestrator_outbox_oldest_unsent_age_seconds',
+      () =>
+        new Gauge({
+          name: 'orchestrator_outbox_oldest_unsent_age_seconds',
+          help: 'Age of the oldest event not yet confirmed by RabbitMQ (0 when none)',
+          registers: [registry],
+          async collect() {
+            this.set((await backlog()).oldestAgeSeconds);
+          },
+        }),
+    );
+  }
+
+  /** Where the backlog gauges read from (the outbox facade registers itself). */
+  observeBacklog(source: () => Promise<OutboxBacklog>): void {
+    this.backlogSource = source;
+  }
+
+  /** One query serves both gauges of a scrape. */
+  private refreshBacklog(): Promise<OutboxBacklog> {
+    const source = this.backlogSource;
+    if (!source) return Promise.resolve(this.lastBacklog);
+    this.backlogInFlight ??= withTimeout(source(), BACKLOG_QUERY_TIMEOUT_MS)
+      .then((value) => (this.lastBacklog = value))
+      // database unreachable: keep the last known figure; readiness reports the outage
+      .catch(() => this.lastBacklog)
+      .finally(() => (this.backlogInFlight = null));
+    return this.backlogInFlight;
+  }
+}
+
+function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
