@@ -1,6 +1,32 @@
-import { INestApplication, RequestMethod, ValidationPipe } from '@nestjs/common';
+import {
+  BadRequestException,
+  INestApplication,
+  RequestMethod,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { AppErrorFilter } from './common/errors/app-error.filter';
+
+/** Flattens class-validator's tree into `{ field: 'steps[2].name', message }` entries. */
+function fieldProblems(
+  errors: ValidationError[],
+  prefix = '',
+): { field: string; message: string }[] {
+  return errors.flatMap((e) => {
+    const field = /^\d+$/.test(e.property)
+      ? `${prefix}[${e.property}]`
+      : prefix
+        ? `${prefix}.${e.property}`
+        : e.property;
+    const own = Object.values(e.constraints ?? {}).map((message) => ({
+      field,
+      message: e.constraints?.whitelistValidation ? `unknown field "${field}"` : message,
+    }));
+    return [...own, ...fieldProblems(e.children ?? [], field)];
+  });
+}
 
 export const API_PREFIX = 'api/v1/orchestrator';
 
@@ -9,8 +35,22 @@ export function configureApp(app: INestApplication): void {
   app.useLogger(app.get(Logger));
   // Prometheus scrapes /metrics at the root, as every exporter does
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
+  app.useGlobalFilters(new AppErrorFilter());
   app.useGlobalPipes(
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => {
+        const details = fieldProblems(errors);
+        return new BadRequestException({
+          statusCode: 400,
+          error: 'REQUEST_INVALID',
+          message: details.map((d) => `${d.field}: ${d.message}`).join('; '),
+          details,
+        });
+      },
+    }),
   );
   const document = SwaggerModule.createDocument(
     app,

@@ -1,5 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
-import { IANAZone } from 'luxon';
+import { isValidCron, isValidTimezone } from 'src/common/time/validators';
 
 /**
  * One environment variable: how to read it, its default, and what is accepted.
@@ -35,18 +34,8 @@ const boolean = (raw: string) => {
   return undefined;
 };
 
-const cron = (raw: string) => {
-  // five fields only: a seconds field would silently change what "0 8 * * *" means
-  if (raw.trim().split(/\s+/).length !== 5) return undefined;
-  try {
-    CronExpressionParser.parse(raw, { tz: 'UTC' });
-    return raw.trim();
-  } catch {
-    return undefined;
-  }
-};
-
-const timezone = (raw: string) => (IANAZone.isValidZone(raw) ? raw : undefined);
+const cron = (raw: string) => (isValidCron(raw) ? raw.trim() : undefined);
+const timezone = (raw: string) => (isValidTimezone(raw) ? raw : undefined);
 const text = (raw: string) => (raw.trim() === '' ? undefined : raw.trim());
 const oneOf =
   <T extends string>(...values: T[]) =>
@@ -136,6 +125,36 @@ export const ENV_SCHEMA = {
     accepted: 'an integer from 2 to 7200, above LEADER_HEARTBEAT_SECONDS',
     default: '90',
     parse: integer(2, 7200),
+  },
+  LEADER_LOCK_KEY: {
+    description: 'Redis key of the leader lock; only tests and side-by-side deployments change it',
+    accepted: 'a non-empty Redis key such as orchestrator:leader:lock',
+    default: 'orchestrator:leader:lock',
+    parse: text,
+  },
+  EXECUTION_CONCURRENCY: {
+    description: 'Tenant executions this instance runs at once',
+    accepted: 'an integer from 1 to 2000',
+    default: '50',
+    parse: integer(1, 2000),
+  },
+  STEP_CONCURRENCY: {
+    description: 'Independent steps of one tenant execution run at once',
+    accepted: 'an integer from 1 to 50',
+    default: '4',
+    parse: integer(1, 50),
+  },
+  EXECUTION_LEASE_SECONDS: {
+    description: "Lease on claimed tenant work; a dead instance's work is reclaimed after it",
+    accepted: 'an integer from 2 to 3600',
+    default: '60',
+    parse: integer(2, 3600),
+  },
+  EXECUTION_POLL_MS: {
+    description: 'How often an idle instance looks for work created by other instances',
+    accepted: 'an integer from 50 to 60000',
+    default: '1000',
+    parse: integer(50, 60000),
   },
   TENANT_SERVICE_URL: serviceUrl('tenant'),
   FORECASTING_SERVICE_URL: serviceUrl('forecasting'),

@@ -41,4 +41,5 @@ export class ExecutionEntity {
   @Column({ name: 'leader_term', type: 'bigint', nullable: true }) leaderTerm: string | null;
   @Column({ type: 'integer', default: 0 }) priority: number;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'NOW()' }) updatedAt: Date;
+  @Column({ name: 'deadline_at', type: 'timestamptz', nullable: true }) deadlineAt: Date | null;
 }

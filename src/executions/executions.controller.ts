@@ -1,0 +1,121 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ExecuteWorkflowDto, ListExecutionsQuery, PageQuery } from './dto/execution.dto';
+import { ExecutionsService } from './executions.service';
+
+/** A malformed id is the caller's mistake (400 naming it), not an unknown one (404). */
+const uuid = (name: string) =>
+  new ParseUUIDPipe({
+    exceptionFactory: () =>
+      new BadRequestException({
+        statusCode: 400,
+        error: 'REQUEST_INVALID',
+        message: `${name} must be a UUID`,
+        details: [{ field: name, message: 'must be a UUID' }],
+      }),
+  });
+
+@ApiTags('executions')
+@Controller('executions')
+export class ExecutionsController {
+  constructor(private readonly executions: ExecutionsService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'List executions',
+    description:
+      'Newest first; filter by workflow, tenant, status and creation date; cursor pagination.',
+  })
+  list(@Query() query: ListExecutionsQuery) {
+    return this.executions.list(query);
+  }
+
+  @Get('failed')
+  @ApiOperation({ summary: 'List failed executions (runs and tenant executions), newest first' })
+  failed(@Query() query: PageQuery) {
+    return this.executions.failed(query);
+  }
+
+  @Get(':execution_id')
+  @ApiOperation({
+    summary: 'Get an execution',
+    description:
+      'For a run (parent): its progress and children (tenant executions, first 1000) with per-step states.',
+  })
+  @ApiParam({ name: 'execution_id', format: 'uuid' })
+  @ApiNotFoundResponse({ description: 'no such execution' })
+  get(@Param('execution_id', uuid('execution_id')) id: string) {
+    return this.executions.detail(id);
+  }
+
+  @Get(':execution_id/logs')
+  @ApiOperation({
+    summary: "An execution's step logs (a run's: all its tenants'), oldest first, paginated",
+  })
+  @ApiParam({ name: 'execution_id', format: 'uuid' })
+  logs(@Param('execution_id', uuid('execution_id')) id: string, @Query() query: PageQuery) {
+    return this.executions.logs(id, query);
+  }
+
+  @Post(':execution_id/retry')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Retry what failed',
+    description:
+      'A new run linked to the original (retry_of_execution_id) with only its failed or cancelled tenants; each resumes at the steps that did not complete.',
+  })
+  @ApiParam({ name: 'execution_id', format: 'uuid' })
+  @ApiAcceptedResponse({
+    schema: { example: { execution_id: 'uuid', retry_of_execution_id: 'uuid', tenants: 3 } },
+  })
+  @ApiConflictResponse({ description: 'still running, or nothing failed' })
+  retry(@Param('execution_id', uuid('execution_id')) id: string) {
+    return this.executions.retry(id, null);
+  }
+}
+
+@ApiTags('workflows')
+@Controller('workflows')
+export class WorkflowRunsController {
+  constructor(private readonly executions: ExecutionsService) {}
+
+  @Post(':workflow_id/execute')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Run a workflow now',
+    description:
+      'Starts a manual run for every active tenant (or tenant_ids). dry_run returns the plan without running anything. 409 if a run is in progress unless allow_concurrent.',
+  })
+  @ApiParam({
+    name: 'workflow_id',
+    description: 'the workflow id or its name',
+    example: 'daily_operations',
+  })
+  @ApiAcceptedResponse({ schema: { example: { execution_id: 'uuid', status: 'running' } } })
+  @ApiBadRequestResponse({
+    description: 'invalid body, or unknown/inactive tenant ids (each named)',
+  })
+  @ApiConflictResponse({ description: 'a run of this workflow is in progress' })
+  execute(@Param('workflow_id') id: string, @Body() dto: ExecuteWorkflowDto) {
+    return this.executions.executeManually(id, dto, null);
+  }
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { WorkflowsModule } from 'src/workflows/workflows.module';
+import { ExecutionsController, WorkflowRunsController } from './executions.controller';
+import { ExecutionsRepository } from './executions.repository';
+import { ExecutionsService } from './executions.service';
+import { ExecutionDispatcher } from './runner/execution-dispatcher';
+import { RunCompleter } from './runner/run-completer';
+import { StateWriter } from './runner/state-writer';
+import { TenantRunner } from './runner/tenant-runner';
+import { TenantDirectory } from './ports';
+import { TenantDirectoryAdapter } from './tenant-directory.adapter';
+
+@Module({
+  imports: [WorkflowsModule],
+  controllers: [ExecutionsController, WorkflowRunsController],
+  providers: [
+    ExecutionsRepository,
+    ExecutionsService,
+    ExecutionDispatcher,
+    RunCompleter,
+    StateWriter,
+    TenantRunner,
+    { provide: TenantDirectory, useClass: TenantDirectoryAdapter },
+  ],
+  exports: [ExecutionsService],
+})
+export class ExecutionsModule {}

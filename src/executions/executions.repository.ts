@@ -1,0 +1,529 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, IsNull } from 'typeorm';
+import { returnedRows } from 'src/database/query-result';
+import { Transaction } from 'src/database/transaction';
+import { ExecutionLogEntity, LogLevel } from './execution-log.entity';
+import { ExecutionStepEntity, StepStatus } from './execution-step.entity';
+import { ExecutionEntity, ExecutionStatus, ExecutionType } from './execution.entity';
+
+export interface NewParent {
+  workflowId: string;
+  workflowName: string;
+  executionType: ExecutionType;
+  triggeredBy: string | null;
+  scheduledFor: Date;
+  retryOf: string | null;
+  leaderTerm: string | null;
+  deadlineAt: Date;
+  stepsTotal: number;
+  status: ExecutionStatus;
+  errorMessage?: string | null;
+  resultSummary?: Record<string, unknown> | null;
+  now: Date;
+}
+
+export interface NewChild {
+  tenantId: string;
+  priority: number;
+}
+
+export interface StepRow {
+  executionId: string;
+  stepName: string;
+  stepIndex: number;
+  status: StepStatus;
+  result: unknown;
+  errorMessage: string | null;
+  startedAt: Date | null;
+  completedAt: Date | null;
+}
+
+export interface LogRow {
+  executionId: string;
+  stepName: string;
+  stepIndex: number;
+  level: LogLevel;
+  message: string;
+  data: unknown;
+  at: Date;
+}
+
+export interface FinalState {
+  id: string;
+  owner: string;
+  status: ExecutionStatus;
+  completedAt: Date | null;
+  durationSeconds: number | null;
+  stepsCompleted: number;
+  stepsFailed: number;
+  errorMessage: string | null;
+  resultSummary: Record<string, unknown> | null;
+  attempt: number;
+  nextAttemptAt: Date | null;
+}
+
+export interface ExecutionFilter {
+  workflowId?: string;
+  tenantId?: string;
+  status?: ExecutionStatus[];
+  from?: Date;
+  to?: Date;
+  parentsOnly?: boolean;
+  cursor?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+const COLUMNS = `id, workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, started_at,
+  completed_at, duration_seconds, steps_completed, steps_total, steps_failed, error_message, result_summary,
+  executed_by_instance, created_at, parent_execution_id, scheduled_for, retry_of_execution_id, attempt,
+  next_attempt_at, lease_owner, lease_expires_at, leader_term, priority, updated_at, deadline_at`;
+
+/** Only this class reads or writes executions, their steps and their logs. */
+@Injectable()
+export class ExecutionsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(fn);
+  }
+
+  /** Inserts the parent unless its slot already has one; returns its id and whether it is new. */
+  async insertParent(tx: Transaction, p: NewParent): Promise<{ id: string; created: boolean }> {
+    const rows = await tx.query(
+      `INSERT INTO orchestrator_executions
+         (workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, started_at,
+          steps_total, scheduled_for, retry_of_execution_id, leader_term, deadline_at, error_message,
+          result_summary, completed_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, NULL, $5::varchar, $6, $7, $8, $9, $10, $11, $12, $13,
+               CASE WHEN $5::varchar IN ('skipped', 'completed', 'failed', 'cancelled') THEN $6::timestamptz END, $6, $6)
+       ON CONFLICT DO NOTHING
+       RETURNING id`,
+      [
+        p.workflowId,
+        p.workflowName,
+        p.executionType,
+        p.triggeredBy,
+        p.status,
+        p.now,
+        p.stepsTotal,
+        p.scheduledFor,
+        p.retryOf,
+        p.leaderTerm,
+        p.deadlineAt,
+        p.errorMessage ?? null,
+        p.resultSummary ? JSON.stringify(p.resultSummary) : null,
+      ],
+    );
+    if (rows.length === 1) return { id: rows[0].id, created: true };
+    const existing = await tx.query(
+      `SELECT id FROM orchestrator_executions
+        WHERE workflow_id = $1 AND scheduled_for = $2 AND tenant_id IS NULL AND retry_of_execution_id IS NULL`,
+      [p.workflowId, p.scheduledFor],
+    );
+    return { id: existing[0].id, created: false };
+  }
+
+  /** One statement for any number of tenants; the slot key makes a repeat a no-op. */
+  async insertChildren(
+    tx: Transaction,
+    parentId: string,
+    p: NewParent,
+    children: NewChild[],
+  ): Promise<{ id: string; tenant_id: string }[]> {
+    if (children.length === 0) return [];
+    const rows = await tx.query(
+      `INSERT INTO orchestrator_executions
+         (workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, steps_total,
+          parent_execution_id, scheduled_for, retry_of_execution_id, leader_term, deadline_at, priority,
+          created_at, updated_at)
+       SELECT $1, $2, $3, $4, t.tenant_id, 'pending', $5, $6, $7, $8, $9, $10, t.priority, $11, $11
+         FROM unnest($12::uuid[], $13::int[]) AS t(tenant_id, priority)
+       ON CONFLICT DO NOTHING
+       RETURNING id, tenant_id`,
+      [
+        p.workflowId,
+        p.workflowName,
+        p.executionType,
+        p.triggeredBy,
+        p.stepsTotal,
+        parentId,
+        p.scheduledFor,
+        p.retryOf,
+        p.leaderTerm,
+        p.deadlineAt,
+        p.now,
+        children.map((c) => c.tenantId),
+        children.map((c) => c.priority),
+      ],
+    );
+    return rows;
+  }
+
+  async copyCompletedSteps(tx: Transaction, pairs: { from: string; to: string }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    await tx.query(
+      `INSERT INTO orchestrator_execution_steps
+         (execution_id, step_name, step_index, status, attempts, result, started_at, completed_at)
+       SELECT m.to_id, s.step_name, s.step_index, s.status, s.attempts, s.result, s.started_at, s.completed_at
+         FROM unnest($1::uuid[], $2::uuid[]) AS m(from_id, to_id)
+         JOIN orchestrator_execution_steps s ON s.execution_id = m.from_id AND s.status = 'completed'`,
+      [pairs.map((p) => p.from), pairs.map((p) => p.to)],
+    );
+  }
+
+  /**
+   * Claims runnable tenant work for one instance: pending work that is due, and running
+   * work whose lease expired (its instance died). SKIP LOCKED lets many claimers share
+   * the queue without waiting on each other; the lease is on the database clock.
+   */
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ExecutionEntity[]> {
+    const rows = await this.dataSource.query(
+      `WITH picked AS (
+         SELECT id FROM orchestrator_executions
+          WHERE tenant_id IS NOT NULL AND status IN ('pending', 'running')
+            AND ((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
+              OR (status = 'running' AND lease_expires_at < now()))
+          ORDER BY priority DESC, created_at, tenant_id
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       UPDATE orchestrator_executions e
+          SET status = 'running', lease_owner = $1, lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+              started_at = COALESCE(e.started_at, now()), executed_by_instance = $1, updated_at = now()
+         FROM picked WHERE e.id = picked.id
+       RETURNING ${COLUMNS.split(',')
+         .map((c) => `e.${c.trim()}`)
+         .join(', ')}`,
+      [owner, limit, leaseMs],
+    );
+    return returnedRows(rows).map(toEntity);
+  }
+
+  /** Extends the leases this instance still holds; returns the ids it still owns. */
+  async renewLeases(owner: string, ids: string[], leaseMs: number): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.dataSource.query(
+      `UPDATE orchestrator_executions
+          SET lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
+        WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'
+        RETURNING id`,
+      [owner, ids, leaseMs],
+    );
+    return new Set(returnedRows<{ id: string }>(rows).map((r) => r.id));
+  }
+
+  /** Hands work back (shutdown): another instance claims it at once instead of after the lease. */
+  async release(owner: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE orchestrator_executions SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'`,
+      [owner, ids],
+    );
+  }
+
+  async completedSteps(executionIds: string[]): Promise<Map<string, Map<string, unknown>>> {
+    const out = new Map<string, Map<string, unknown>>();
+    if (executionIds.length === 0) return out;
+    const rows: { execution_id: string; step_name: string; result: unknown }[] =
+      await this.dataSource.query(
+        `SELECT execution_id, step_name, result FROM orchestrator_execution_steps
+        WHERE execution_id = ANY($1::uuid[]) AND status = 'completed'`,
+        [executionIds],
+      );
+    for (const r of rows) {
+      if (!out.has(r.execution_id)) out.set(r.execution_id, new Map());
+      out.get(r.execution_id)!.set(r.step_name, r.result);
+    }
+    return out;
+  }
+
+  async upsertSteps(tx: Transaction, rows: StepRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO orchestrator_execution_steps
+         (execution_id, step_name, step_index, status, attempts, result, error_message, started_at, completed_at)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::int[], $4::varchar[], $5::int[], $6::jsonb[],
+                            $7::text[], $8::timestamptz[], $9::timestamptz[])
+       ON CONFLICT (execution_id, step_name) DO UPDATE
+          SET status = EXCLUDED.status, attempts = orchestrator_execution_steps.attempts + 1,
+              result = EXCLUDED.result, error_message = EXCLUDED.error_message,
+              started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at`,
+      [
+        rows.map((r) => r.executionId),
+        rows.map((r) => r.stepName),
+        rows.map((r) => r.stepIndex),
+        rows.map((r) => r.status),
+        rows.map(() => 1),
+        rows.map((r) => (r.result === undefined ? null : JSON.stringify(r.result))),
+        rows.map((r) => r.errorMessage),
+        rows.map((r) => r.startedAt),
+        rows.map((r) => r.completedAt),
+      ],
+    );
+  }
+
+  async insertLogs(tx: Transaction, rows: LogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO orchestrator_execution_logs (execution_id, step_name, step_index, log_level, log_message, log_data, logged_at)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::int[], $4::varchar[], $5::text[], $6::jsonb[], $7::timestamptz[])`,
+      [
+        rows.map((r) => r.executionId),
+        rows.map((r) => r.stepName),
+        rows.map((r) => r.stepIndex),
+        rows.map((r) => r.level),
+        rows.map((r) => r.message),
+        rows.map((r) => (r.data === undefined ? null : JSON.stringify(r.data))),
+        rows.map((r) => r.at),
+      ],
+    );
+  }
+
+  /** Writes a tenant execution's outcome if this instance still holds its lease. */
+  async finish(tx: Transaction, rows: FinalState[]): Promise<Set<string>> {
+    if (rows.length === 0) return new Set();
+    const result = await tx.query(
+      `UPDATE orchestrator_executions e
+          SET status = f.status, completed_at = f.completed_at, duration_seconds = f.duration_seconds,
+              steps_completed = f.steps_completed, steps_failed = f.steps_failed, error_message = f.error_message,
+              result_summary = f.result_summary, attempt = f.attempt, next_attempt_at = f.next_attempt_at,
+              lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+         FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::timestamptz[], $5::int[], $6::int[], $7::int[],
+                     $8::text[], $9::jsonb[], $10::int[], $11::timestamptz[])
+           AS f(id, owner, status, completed_at, duration_seconds, steps_completed, steps_failed, error_message,
+                result_summary, attempt, next_attempt_at)
+        WHERE e.id = f.id AND e.lease_owner = f.owner AND e.status = 'running'
+        RETURNING e.id`,
+      [
+        rows.map((r) => r.id),
+        rows.map((r) => r.owner),
+        rows.map((r) => r.status),
+        rows.map((r) => r.completedAt),
+        rows.map((r) => r.durationSeconds),
+        rows.map((r) => r.stepsCompleted),
+        rows.map((r) => r.stepsFailed),
+        rows.map((r) => r.errorMessage),
+        rows.map((r) => (r.resultSummary ? JSON.stringify(r.resultSummary) : null)),
+        rows.map((r) => r.attempt),
+        rows.map((r) => r.nextAttemptAt),
+      ],
+    );
+    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
+  }
+
+  /** Cancels pending tenant work whose run passed its deadline; returns the parents touched. */
+  async cancelOverdue(now: Date): Promise<string[]> {
+    const rows = await this.dataSource.query(
+      `UPDATE orchestrator_executions
+          SET status = 'cancelled', completed_at = $1, updated_at = $1,
+              error_message = 'cancelled: the run exceeded its max_execution_time_seconds before this tenant finished'
+        WHERE status = 'pending' AND tenant_id IS NOT NULL AND deadline_at < $1
+        RETURNING parent_execution_id`,
+      [now],
+    );
+    return [
+      ...new Set(
+        returnedRows<{ parent_execution_id: string }>(rows).map((r) => r.parent_execution_id),
+      ),
+    ];
+  }
+
+  /** Parents still open whose tenants are all done, locked for completion by this transaction. */
+  async lockFinishedParents(
+    tx: Transaction,
+    parentIds: string[] | null,
+  ): Promise<ExecutionEntity[]> {
+    const rows = await tx.query(
+      `SELECT ${COLUMNS} FROM orchestrator_executions p
+        WHERE p.tenant_id IS NULL AND p.status IN ('pending', 'running')
+          AND ($1::uuid[] IS NULL OR p.id = ANY($1::uuid[]))
+          AND NOT EXISTS (SELECT 1 FROM orchestrator_executions c
+                           WHERE c.parent_execution_id = p.id AND c.status IN ('pending', 'running'))
+        FOR UPDATE SKIP LOCKED`,
+      [parentIds],
+    );
+    return rows.map(toEntity);
+  }
+
+  async childTotals(tx: Transaction, parentId: string) {
+    const [row] = await tx.query(
+      `SELECT count(*)::int AS tenants,
+              count(*) FILTER (WHERE status = 'completed')::int AS succeeded,
+              count(*) FILTER (WHERE status = 'failed')::int AS failed,
+              count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+              COALESCE(sum(steps_completed), 0)::int AS steps_completed,
+              COALESCE(sum(steps_failed), 0)::int AS steps_failed,
+              COALESCE(sum(attempt - 1), 0)::int AS retries,
+              max(completed_at) AS last_completed_at,
+              (array_agg(error_message ORDER BY completed_at DESC) FILTER (WHERE status IN ('failed', 'cancelled')))[1] AS last_error
+         FROM orchestrator_executions WHERE parent_execution_id = $1`,
+      [parentId],
+    );
+    return row as {
+      tenants: number;
+      succeeded: number;
+      failed: number;
+      cancelled: number;
+      steps_completed: number;
+      steps_failed: number;
+      retries: number;
+      last_completed_at: Date | null;
+      last_error: string | null;
+    };
+  }
+
+  async closeParent(
+    tx: Transaction,
+    id: string,
+    s: {
+      status: ExecutionStatus;
+      completedAt: Date;
+      durationSeconds: number;
+      stepsCompleted: number;
+      stepsFailed: number;
+      errorMessage: string | null;
+      resultSummary: Record<string, unknown>;
+    },
+  ): Promise<boolean> {
+    const rows = await tx.query(
+      `UPDATE orchestrator_executions
+          SET status = $2, completed_at = $3, duration_seconds = $4, steps_completed = $5, steps_failed = $6,
+              error_message = $7, result_summary = $8, updated_at = $3
+        WHERE id = $1 AND status IN ('pending', 'running')
+        RETURNING id`,
+      [
+        id,
+        s.status,
+        s.completedAt,
+        s.durationSeconds,
+        s.stepsCompleted,
+        s.stepsFailed,
+        s.errorMessage,
+        JSON.stringify(s.resultSummary),
+      ],
+    );
+    return returnedRows(rows).length === 1;
+  }
+
+  async findById(id: string): Promise<ExecutionEntity | null> {
+    return this.dataSource.getRepository(ExecutionEntity).findOneBy({ id });
+  }
+
+  async children(
+    parentId: string,
+    limit?: number,
+    statuses?: ExecutionStatus[],
+  ): Promise<ExecutionEntity[]> {
+    const qb = this.dataSource
+      .getRepository(ExecutionEntity)
+      .createQueryBuilder('e')
+      .where('e.parent_execution_id = :parentId', { parentId });
+    if (statuses?.length) qb.andWhere('e.status IN (:...statuses)', { statuses });
+    qb.orderBy('e.priority', 'DESC').addOrderBy('e.tenant_id', 'ASC');
+    if (limit) qb.limit(limit);
+    return qb.getMany();
+  }
+
+  async existingParent(workflowId: string, scheduledFor: Date): Promise<ExecutionEntity | null> {
+    return this.dataSource.getRepository(ExecutionEntity).findOne({
+      where: { workflowId, scheduledFor, tenantId: IsNull(), retryOfExecutionId: IsNull() },
+    });
+  }
+
+  async stepsOf(executionIds: string[]): Promise<ExecutionStepEntity[]> {
+    if (executionIds.length === 0) return [];
+    return this.dataSource
+      .getRepository(ExecutionStepEntity)
+      .createQueryBuilder('s')
+      .where('s.execution_id = ANY(:ids)', { ids: executionIds })
+      .orderBy('s.step_index')
+      .getMany();
+  }
+
+  async hasRunInProgress(workflowId: string): Promise<boolean> {
+    const rows = await this.dataSource.query(
+      `SELECT 1 FROM orchestrator_executions
+        WHERE workflow_id = $1 AND tenant_id IS NULL AND status IN ('pending', 'running') LIMIT 1`,
+      [workflowId],
+    );
+    return rows.length > 0;
+  }
+
+  async search(f: ExecutionFilter): Promise<ExecutionEntity[]> {
+    const qb = this.dataSource.getRepository(ExecutionEntity).createQueryBuilder('e');
+    if (f.workflowId) qb.andWhere('e.workflow_id = :wf', { wf: f.workflowId });
+    if (f.tenantId) qb.andWhere('e.tenant_id = :tenant', { tenant: f.tenantId });
+    if (f.status?.length) qb.andWhere('e.status IN (:...status)', { status: f.status });
+    if (f.from) qb.andWhere('e.created_at >= :from', { from: f.from });
+    if (f.to) qb.andWhere('e.created_at < :to', { to: f.to });
+    if (f.parentsOnly) qb.andWhere('e.tenant_id IS NULL');
+    if (f.cursor) {
+      qb.andWhere('(e.created_at, e.id) < (:cAt, :cId)', {
+        cAt: f.cursor.createdAt,
+        cId: f.cursor.id,
+      });
+    }
+    return qb.orderBy('e.created_at', 'DESC').addOrderBy('e.id', 'DESC').limit(f.limit).getMany();
+  }
+
+  /** Logs of an execution, or of all its tenant executions when it is a run's parent. */
+  async logs(
+    executionId: string,
+    after: { at: Date; id: string } | null,
+    limit: number,
+  ): Promise<ExecutionLogEntity[]> {
+    const qb = this.dataSource
+      .getRepository(ExecutionLogEntity)
+      .createQueryBuilder('l')
+      .where(
+        '(l.execution_id = :id OR l.execution_id IN (SELECT c.id FROM orchestrator_executions c WHERE c.parent_execution_id = :id))',
+        { id: executionId },
+      );
+    if (after) qb.andWhere('(l.logged_at, l.id) > (:at, :id)', { at: after.at, id: after.id });
+    return qb.orderBy('l.logged_at', 'ASC').addOrderBy('l.id', 'ASC').limit(limit).getMany();
+  }
+
+  async statusCounts(parentId: string): Promise<Record<string, number>> {
+    const rows: { status: string; n: number }[] = await this.dataSource.query(
+      `SELECT status, count(*)::int AS n FROM orchestrator_executions WHERE parent_execution_id = $1 GROUP BY status`,
+      [parentId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+}
+
+function toEntity(r: Record<string, any>): ExecutionEntity {
+  const e = new ExecutionEntity();
+  Object.assign(e, {
+    id: r.id,
+    workflowId: r.workflow_id,
+    workflowName: r.workflow_name,
+    executionType: r.execution_type,
+    triggeredBy: r.triggered_by,
+    tenantId: r.tenant_id,
+    status: r.status,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    durationSeconds: r.duration_seconds,
+    stepsCompleted: r.steps_completed,
+    stepsTotal: r.steps_total,
+    stepsFailed: r.steps_failed,
+    errorMessage: r.error_message,
+    resultSummary: r.result_summary,
+    executedByInstance: r.executed_by_instance,
+    createdAt: r.created_at,
+    parentExecutionId: r.parent_execution_id,
+    scheduledFor: r.scheduled_for,
+    retryOfExecutionId: r.retry_of_execution_id,
+    attempt: r.attempt,
+    nextAttemptAt: r.next_attempt_at,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at,
+    leaderTerm: r.leader_term,
+    priority: r.priority,
+    updatedAt: r.updated_at,
+    deadlineAt: r.deadline_at,
+  });
+  return e;
+}

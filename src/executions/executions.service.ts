@@ -1,0 +1,391 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Tenant } from 'src/clients/operation-registry';
+import { Clock } from 'src/common/time/clock';
+import { WorkflowEntity } from 'src/workflows/workflow.entity';
+import { WorkflowsService } from 'src/workflows/workflows.service';
+import { stepLevels } from 'src/workflows/steps/step-graph';
+import { ExecuteWorkflowDto, ListExecutionsQuery, PageQuery } from './dto/execution.dto';
+import { ExecutionError, ExecutionErrorCode } from './execution.errors';
+import { ExecutionStatus, ExecutionType } from './execution.entity';
+import {
+  decodeCursor,
+  encodeCursor,
+  toExecutionView,
+  toLogView,
+  toStepView,
+} from './execution.view';
+import { ExecutionsRepository, NewParent } from './executions.repository';
+import { TenantDirectory } from './ports';
+import { ExecutionDispatcher } from './runner/execution-dispatcher';
+import { RunCompleter } from './runner/run-completer';
+import { orderTenants, tierPriority } from './tenant-order';
+
+export interface StartRunRequest {
+  workflowId: string;
+  scheduledFor: Date;
+  executionType: ExecutionType;
+  leaderTerm: string | null;
+  triggeredBy?: string | null;
+  tenantFilter?: { timezones?: string[]; tenantIds?: string[] };
+}
+
+export type StartRunResult =
+  | { outcome: 'started'; executionId: string; tenants: number }
+  | { outcome: 'duplicate'; executionId: string };
+
+const CHILDREN_IN_DETAIL = 1000;
+
+/**
+ * Facade of the executions module: turns "run workflow W for slot S" into one durable
+ * parent execution plus one per active tenant (idempotent on the slot key), and answers
+ * the history API. The runners (ExecutionDispatcher) pick the work up from the table.
+ */
+@Injectable()
+export class ExecutionsService {
+  private readonly logger = new Logger(ExecutionsService.name);
+
+  constructor(
+    private readonly repository: ExecutionsRepository,
+    private readonly workflows: WorkflowsService,
+    private readonly tenants: TenantDirectory,
+    private readonly dispatcher: ExecutionDispatcher,
+    private readonly completer: RunCompleter,
+    private readonly clock: Clock,
+  ) {}
+
+  async startRun(req: StartRunRequest): Promise<StartRunResult> {
+    const workflow = await this.workflows.get(req.workflowId);
+    const existing = await this.repository.existingParent(workflow.id, req.scheduledFor);
+    if (existing) return { outcome: 'duplicate', executionId: existing.id };
+
+    const all = await this.listTenants();
+    const { selected, skipped } = selectTenants(all, req.tenantFilter);
+    const now = this.clock.now();
+    const parent: NewParent = {
+      workflowId: workflow.id,
+      workflowName: workflow.workflowName,
+      executionType: req.executionType,
+      triggeredBy: req.triggeredBy ?? null,
+      scheduledFor: req.scheduledFor,
+      retryOf: null,
+      leaderTerm: req.leaderTerm,
+      deadlineAt: new Date(now.getTime() + workflow.maxExecutionTimeSeconds * 1000),
+      stepsTotal: workflow.steps.length * selected.length,
+      status: 'running',
+      resultSummary: {
+        tenants_total: all.length,
+        tenants_selected: selected.length,
+        tenants_skipped: skipped,
+      },
+      now,
+    };
+    const result = await this.repository.transaction(async (tx) => {
+      const { id, created } = await this.repository.insertParent(tx, parent);
+      if (!created) return { outcome: 'duplicate' as const, executionId: id };
+      const children = orderTenants(selected).map((t) => ({
+        tenantId: t.id,
+        priority: tierPriority(t.subscription_tier),
+      }));
+      await this.repository.insertChildren(
+        tx,
+        id,
+        { ...parent, stepsTotal: workflow.steps.length },
+        children,
+      );
+      return { outcome: 'started' as const, executionId: id, tenants: children.length };
+    });
+    if (result.outcome === 'started') {
+      this.logger.log(
+        `run ${result.executionId} of ${workflow.workflowName} for ${req.scheduledFor.toISOString()}: ${result.tenants} tenants`,
+      );
+      if (result.tenants === 0) this.completer.request([result.executionId]);
+      this.dispatcher.wake();
+    }
+    return result;
+  }
+
+  /** A slot that will not run (holiday, weekend, missed, overlap): history says why. */
+  async recordSkippedSlot(req: {
+    workflowId: string;
+    scheduledFor: Date;
+    reason: string;
+    leaderTerm: string | null;
+  }): Promise<void> {
+    const workflow = await this.workflows.get(req.workflowId);
+    const now = this.clock.now();
+    await this.repository.transaction((tx) =>
+      this.repository.insertParent(tx, {
+        workflowId: workflow.id,
+        workflowName: workflow.workflowName,
+        executionType: 'scheduled',
+        triggeredBy: null,
+        scheduledFor: req.scheduledFor,
+        retryOf: null,
+        leaderTerm: req.leaderTerm,
+        deadlineAt: now,
+        stepsTotal: 0,
+        status: 'skipped',
+        errorMessage: req.reason,
+        resultSummary: { skipped_reason: req.reason },
+        now,
+      }),
+    );
+  }
+
+  hasRunInProgress(workflowId: string): Promise<boolean> {
+    return this.repository.hasRunInProgress(workflowId);
+  }
+
+  /** POST /workflows/{id}/execute. */
+  async executeManually(idOrName: string, dto: ExecuteWorkflowDto, triggeredBy: string | null) {
+    const workflow = await this.workflows.get(idOrName);
+    if (dto.dry_run) return { dry_run: true, ...(await this.plan(workflow, dto.tenant_ids)) };
+    if (!dto.allow_concurrent && (await this.repository.hasRunInProgress(workflow.id))) {
+      throw new ExecutionError(
+        ExecutionErrorCode.Conflict,
+        `A run of ${workflow.workflowName} is in progress; wait for it, or send allow_concurrent: true`,
+      );
+    }
+    if (dto.tenant_ids) await this.checkTenantIds(dto.tenant_ids);
+    const result = await this.startRun({
+      workflowId: workflow.id,
+      scheduledFor: this.clock.now(),
+      executionType: 'manual',
+      leaderTerm: null,
+      triggeredBy,
+      tenantFilter: dto.tenant_ids ? { tenantIds: dto.tenant_ids } : undefined,
+    });
+    return {
+      execution_id: result.executionId,
+      status: result.outcome === 'started' ? 'running' : 'duplicate',
+    };
+  }
+
+  /** Re-runs only what failed: the failed or cancelled tenants, each resuming at its failed steps. */
+  async retry(executionId: string, triggeredBy: string | null) {
+    const original = await this.repository.findById(executionId);
+    if (!original) throw ExecutionError.notFound(executionId);
+    const parent =
+      original.tenantId === null
+        ? original
+        : await this.repository.findById(original.parentExecutionId!);
+    if (!parent || !parent.workflowId) throw ExecutionError.notFound(executionId);
+    if (['pending', 'running'].includes(parent.status)) {
+      throw new ExecutionError(
+        ExecutionErrorCode.Conflict,
+        `Execution ${parent.id} is still ${parent.status}; retry it once it has finished`,
+      );
+    }
+    const failed =
+      original.tenantId === null
+        ? await this.repository.children(parent.id, undefined, ['failed', 'cancelled'])
+        : ['failed', 'cancelled'].includes(original.status)
+          ? [original]
+          : [];
+    if (failed.length === 0) {
+      throw new ExecutionError(
+        ExecutionErrorCode.Conflict,
+        `Execution ${original.id} has nothing that failed to retry`,
+      );
+    }
+    const workflow = await this.workflows.get(parent.workflowId);
+    const now = this.clock.now();
+    const draft: NewParent = {
+      workflowId: workflow.id,
+      workflowName: workflow.workflowName,
+      executionType: 'retry',
+      triggeredBy,
+      scheduledFor: parent.scheduledFor,
+      retryOf: parent.id,
+      leaderTerm: null,
+      deadlineAt: new Date(now.getTime() + workflow.maxExecutionTimeSeconds * 1000),
+      stepsTotal: workflow.steps.length * failed.length,
+      status: 'running',
+      resultSummary: { retry_of: parent.id, tenants_selected: failed.length },
+      now,
+    };
+    const id = await this.repository.transaction(async (tx) => {
+      const { id: newParentId } = await this.repository.insertParent(tx, draft);
+      const fresh = await this.repository.insertChildren(
+        tx,
+        newParentId,
+        { ...draft, stepsTotal: workflow.steps.length },
+        failed.map((c) => ({ tenantId: c.tenantId!, priority: c.priority })),
+      );
+      const byTenant = new Map(failed.map((c) => [c.tenantId, c.id]));
+      await this.repository.copyCompletedSteps(
+        tx,
+        fresh.map((c) => ({ from: byTenant.get(c.tenant_id)!, to: c.id })),
+      );
+      return newParentId;
+    });
+    this.dispatcher.wake();
+    return { execution_id: id, retry_of_execution_id: parent.id, tenants: failed.length };
+  }
+
+  async list(q: ListExecutionsQuery) {
+    const limit = q.limit ?? 50;
+    const cursor = q.cursor ? this.cursorOrThrow(q.cursor) : undefined;
+    const workflowId = q.workflow ? (await this.workflows.get(q.workflow)).id : undefined;
+    const rows = await this.repository.search({
+      workflowId,
+      tenantId: q.tenant_id,
+      status: q.status ? [q.status] : undefined,
+      from: q.from ? new Date(q.from) : undefined,
+      to: q.to ? new Date(q.to) : undefined,
+      parentsOnly: q.runs_only === 'true',
+      cursor: cursor ? { createdAt: cursor.at, id: cursor.id } : undefined,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toExecutionView),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  }
+
+  failed(q: PageQuery) {
+    return this.list({ status: 'failed', cursor: q.cursor, limit: q.limit });
+  }
+
+  async detail(id: string) {
+    const execution = await this.repository.findById(id);
+    if (!execution) throw ExecutionError.notFound(id);
+    const workflow = execution.workflowId
+      ? await this.workflows.getMany([execution.workflowId])
+      : new Map();
+    const definition: WorkflowEntity | undefined = workflow.get(execution.workflowId);
+    const children =
+      execution.tenantId === null ? await this.repository.children(id, CHILDREN_IN_DETAIL) : [];
+    const subjects = execution.tenantId === null ? children : [execution];
+    const steps = await this.repository.stepsOf(subjects.map((c) => c.id));
+    const stepsByExecution = new Map<string, ReturnType<typeof toStepView>[]>();
+    for (const s of steps) {
+      if (!stepsByExecution.has(s.executionId)) stepsByExecution.set(s.executionId, []);
+      stepsByExecution.get(s.executionId)!.push(toStepView(s));
+    }
+    // steps not yet written are shown from the definition, as pending
+    const withPending = (executionId: string) => {
+      const known = stepsByExecution.get(executionId) ?? [];
+      const names = new Set(known.map((s) => s.name));
+      const pending = (definition?.steps ?? [])
+        .map((s, index) => ({ s, index }))
+        .filter(({ s }) => !names.has(s.name))
+        .map(({ s, index }) => ({
+          name: s.name,
+          index,
+          status: 'pending',
+          attempts: 0,
+          started_at: null,
+          completed_at: null,
+          error_message: null,
+        }));
+      return [...known, ...pending].sort((a, b) => a.index - b.index);
+    };
+    const view = toExecutionView(execution);
+    if (execution.tenantId !== null) return { ...view, steps: withPending(execution.id) };
+    const counts = await this.repository.statusCounts(id);
+    return {
+      ...view,
+      progress: {
+        tenants_total: Object.values(counts).reduce((a, b) => a + b, 0),
+        by_status: counts,
+      },
+      children: children.map((c) => ({ ...toExecutionView(c), steps: withPending(c.id) })),
+      children_truncated: Object.values(counts).reduce((a, b) => a + b, 0) > children.length,
+    };
+  }
+
+  async logs(id: string, q: PageQuery) {
+    const execution = await this.repository.findById(id);
+    if (!execution) throw ExecutionError.notFound(id);
+    const limit = q.limit ?? 200;
+    const after = q.cursor ? this.cursorOrThrow(q.cursor) : null;
+    const rows = await this.repository.logs(id, after, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toLogView),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.loggedAt, last.id) : null,
+    };
+  }
+
+  /** The plan of a dry run: who would run, in which order, and the steps by level. */
+  private async plan(workflow: WorkflowEntity, tenantIds?: string[]) {
+    if (tenantIds) await this.checkTenantIds(tenantIds);
+    const all = await this.listTenants();
+    const { selected, skipped } = selectTenants(all, tenantIds ? { tenantIds } : undefined);
+    return {
+      workflow: workflow.workflowName,
+      tenants: orderTenants(selected).map((t) => ({
+        id: t.id,
+        name: t.name,
+        subscription_tier: t.subscription_tier,
+      })),
+      tenants_skipped: skipped,
+      step_levels: stepLevels(workflow.steps),
+      calls: selected.length * workflow.steps.length,
+    };
+  }
+
+  private async checkTenantIds(ids: string[]): Promise<void> {
+    const known = new Map((await this.listTenants()).map((t) => [t.id, t]));
+    const problems = ids.flatMap((id, i) => {
+      const t = known.get(id);
+      if (!t) return [{ field: `tenant_ids[${i}]`, message: `unknown tenant ${id}` }];
+      if (t.status !== 'active')
+        return [{ field: `tenant_ids[${i}]`, message: `tenant ${id} is ${t.status}` }];
+      return [];
+    });
+    if (problems.length > 0) {
+      throw new ExecutionError(
+        ExecutionErrorCode.Invalid,
+        problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+        problems,
+      );
+    }
+  }
+
+  private async listTenants(): Promise<Tenant[]> {
+    try {
+      return await this.tenants.listTenants();
+    } catch (err) {
+      throw new ExecutionError(
+        ExecutionErrorCode.TenantsUnavailable,
+        `cannot list tenants from the tenant service: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  private cursorOrThrow(cursor: string) {
+    const decoded = decodeCursor(cursor);
+    if (!decoded) {
+      throw new ExecutionError(
+        ExecutionErrorCode.Invalid,
+        'cursor is not a next_cursor value from a previous page',
+        [{ field: 'cursor', message: 'not a next_cursor value from a previous page' }],
+      );
+    }
+    return decoded;
+  }
+}
+
+function selectTenants(all: Tenant[], filter?: StartRunRequest['tenantFilter']) {
+  const skipped: Record<string, number> = {};
+  const selected: Tenant[] = [];
+  const ids = filter?.tenantIds ? new Set(filter.tenantIds) : null;
+  const zones = filter?.timezones ? new Set(filter.timezones) : null;
+  for (const t of all) {
+    if (ids && !ids.has(t.id)) continue;
+    if (zones && !zones.has(t.timezone)) continue;
+    if (t.status !== 'active') {
+      skipped[t.status] = (skipped[t.status] ?? 0) + 1;
+      continue;
+    }
+    selected.push(t);
+  }
+  return { selected, skipped };
+}
+
+export type { ExecutionStatus };

@@ -1,0 +1,272 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Clock } from 'src/common/time/clock';
+import { AppConfig } from 'src/config/app-config.service';
+import { WorkflowsService } from 'src/workflows/workflows.service';
+import { ExecutionsRepository } from '../executions.repository';
+import type { ExecutionEntity } from '../execution.entity';
+import { RunCompleter } from './run-completer';
+import { StateWriter } from './state-writer';
+import { AbortReason, TenantRunner } from './tenant-runner';
+
+interface InFlight {
+  execution: ExecutionEntity;
+  controller: AbortController;
+  deadlineTimer: NodeJS.Timeout | null;
+  done: Promise<void>;
+}
+
+const CLAIM_BATCH = 100;
+const SWEEP_INTERVAL_MS = 5000;
+
+/**
+ * The one claimer of this instance (PERFORMANCE-NOTES.md "Where queues go wrong"): it
+ * claims tenant work in batches while it has free capacity and goes straight back for
+ * more; it sleeps only when the queue is empty, until woken by new work or the poll
+ * interval. It renews the leases of what it runs, aborts what it no longer owns, and on
+ * shutdown hands unfinished work back so another instance resumes it at once.
+ */
+@Injectable()
+export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ExecutionDispatcher.name);
+  readonly owner = `${hostname()}-${randomBytes(4).toString('hex')}`;
+  private readonly inFlight = new Map<string, InFlight>();
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly maxInFlight: number;
+  private readonly stepConcurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly repository: ExecutionsRepository,
+    private readonly workflows: WorkflowsService,
+    private readonly runner: TenantRunner,
+    private readonly writer: StateWriter,
+    private readonly completer: RunCompleter,
+    private readonly clock: Clock,
+    config: AppConfig,
+  ) {
+    this.maxInFlight = config.get('EXECUTION_CONCURRENCY');
+    this.stepConcurrency = config.get('STEP_CONCURRENCY');
+    this.leaseMs = config.get('EXECUTION_LEASE_SECONDS') * 1000;
+    this.pollMs = config.get('EXECUTION_POLL_MS');
+  }
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.claimLoop();
+    this.timers.push(
+      setInterval(() => void this.renewLeases(), Math.max(500, this.leaseMs / 3)),
+      setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS),
+    );
+    // a run left open by a crash between a tenant's commit and its parent's check
+    void this.completer.flush(true);
+  }
+
+  /** New work exists: claim now rather than at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  get running(): number {
+    return this.inFlight.size;
+  }
+
+  private async claimLoop(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.maxInFlight - this.inFlight.size;
+      if (free <= 0) {
+        await this.waitForWake(this.pollMs);
+        continue;
+      }
+      let claimed: ExecutionEntity[] = [];
+      try {
+        claimed = await this.repository.claim(
+          this.owner,
+          Math.min(free, CLAIM_BATCH),
+          this.leaseMs,
+        );
+        if (claimed.length > 0) await this.startAll(claimed);
+      } catch (err) {
+        this.logger.warn(`claiming work failed: ${(err as Error).message}`);
+        await this.waitForWake(this.pollMs);
+        continue;
+      }
+      if (claimed.length === 0) await this.waitForWake(this.pollMs);
+    }
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private async startAll(claimed: ExecutionEntity[]): Promise<void> {
+    const ids = claimed.map((e) => e.id);
+    const [definitions, completed] = await Promise.all([
+      this.workflows.getMany([...new Set(claimed.map((e) => e.workflowId!))]),
+      this.repository.completedSteps(ids),
+    ]);
+    for (const execution of claimed) {
+      const workflow = definitions.get(execution.workflowId!);
+      const controller = new AbortController();
+      const remaining = execution.deadlineAt
+        ? execution.deadlineAt.getTime() - this.clock.now().getTime()
+        : null;
+      const entry: InFlight = {
+        execution,
+        controller,
+        deadlineTimer: null,
+        done: Promise.resolve(),
+      };
+      if (remaining !== null) {
+        if (remaining <= 0) controller.abort('deadline' satisfies AbortReason);
+        else
+          entry.deadlineTimer = setTimeout(
+            () => controller.abort('deadline' satisfies AbortReason),
+            remaining,
+          );
+      }
+      this.inFlight.set(execution.id, entry);
+      entry.done = (
+        workflow
+          ? this.runOne(
+              execution,
+              workflow,
+              completed.get(execution.id) ?? new Map(),
+              controller.signal,
+            )
+          : this.failMissingWorkflow(execution)
+      )
+        .catch((err: Error) =>
+          this.logger.error(`execution ${execution.id} crashed: ${err.stack ?? err.message}`),
+        )
+        .finally(() => {
+          if (entry.deadlineTimer) clearTimeout(entry.deadlineTimer);
+          this.inFlight.delete(execution.id);
+          this.wake();
+        });
+    }
+  }
+
+  private async runOne(
+    execution: ExecutionEntity,
+    workflow: Parameters<TenantRunner['run']>[0]['workflow'],
+    completed: Map<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const outcome = await this.runner.run({
+      execution,
+      workflow,
+      completed,
+      signal,
+      owner: this.owner,
+      stepConcurrency: this.stepConcurrency,
+    });
+    if (!outcome) return; // handed back: shutdown or lost lease
+    const applied = await this.writer.write({ steps: outcome.stepRows, finals: [outcome.final] });
+    if (
+      applied.has(execution.id) &&
+      outcome.final.status !== 'pending' &&
+      execution.parentExecutionId
+    ) {
+      this.completer.request([execution.parentExecutionId]);
+    }
+  }
+
+  private async failMissingWorkflow(execution: ExecutionEntity): Promise<void> {
+    const now = this.clock.now();
+    await this.writer.write({
+      finals: [
+        {
+          id: execution.id,
+          owner: this.owner,
+          status: 'failed',
+          completedAt: now,
+          durationSeconds: 0,
+          stepsCompleted: 0,
+          stepsFailed: 0,
+          errorMessage: `workflow ${execution.workflowId} no longer exists`,
+          resultSummary: null,
+          attempt: execution.attempt,
+          nextAttemptAt: null,
+        },
+      ],
+    });
+    if (execution.parentExecutionId) this.completer.request([execution.parentExecutionId]);
+  }
+
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.inFlight.keys()];
+    if (ids.length === 0) return;
+    try {
+      const kept = await this.repository.renewLeases(this.owner, ids, this.leaseMs);
+      for (const id of ids) {
+        const entry = this.inFlight.get(id);
+        if (entry && !kept.has(id) && !entry.controller.signal.aborted) {
+          this.logger.warn(`lease on execution ${id} lost; abandoning it to its new owner`);
+          entry.controller.abort('lease-lost' satisfies AbortReason);
+        }
+      }
+    } catch (err) {
+      this.logger.warn(`lease renewal failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const parents = await this.repository.cancelOverdue(this.clock.now());
+      if (parents.length > 0) this.completer.request(parents);
+    } catch (err) {
+      this.logger.warn(`overdue sweep failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stop claiming, abort what runs, hand it back, and wait for the writers. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.loop;
+    this.loop = null;
+    const entries = [...this.inFlight.values()];
+    for (const e of entries) e.controller.abort('shutdown' satisfies AbortReason);
+    await Promise.all(entries.map((e) => e.done));
+    await this.repository
+      .release(
+        this.owner,
+        entries.map((e) => e.execution.id),
+      )
+      .catch((err: Error) => this.logger.warn(`could not hand back work: ${err.message}`));
+    await this.completer.flush();
+  }
+
+  /** Before the database closes (onApplicationShutdown of the TypeORM module). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,160 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from 'src/common/time/clock';
+import {
+  ORCHESTRATOR_EXCHANGE,
+  WORKFLOW_COMPLETED,
+  WORKFLOW_FAILED,
+  WorkflowCompletedEvent,
+  WorkflowFailedEvent,
+} from 'src/events/event-contracts';
+import { OutboxService } from 'src/events/outbox.service';
+import { WorkflowsService } from 'src/workflows/workflows.service';
+import { ExecutionsRepository } from '../executions.repository';
+import type { ExecutionEntity, ExecutionStatus } from '../execution.entity';
+
+export interface ClosedRun {
+  parent: ExecutionEntity;
+  status: ExecutionStatus;
+  summary: Record<string, unknown>;
+}
+
+const DEBOUNCE_MS = 20;
+
+/**
+ * Closes a run when its last tenant is done: the parent's final status and summary,
+ * the workflow's last success/failure, and the completed/failed event are written in
+ * one transaction (guarantee 5). Requests are coalesced, so 10,000 tenants finishing
+ * cost a handful of checks rather than one each. Each check runs after the tenant
+ * states it reacts to were committed, so whoever commits the last tenant sees it.
+ */
+@Injectable()
+export class RunCompleter {
+  private readonly logger = new Logger(RunCompleter.name);
+  private requested = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private readonly listeners: ((run: ClosedRun) => void)[] = [];
+
+  constructor(
+    private readonly repository: ExecutionsRepository,
+    private readonly workflows: WorkflowsService,
+    private readonly outbox: OutboxService,
+    private readonly clock: Clock,
+  ) {}
+
+  onRunClosed(listener: (run: ClosedRun) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Asks for a check of these parents soon. */
+  request(parentIds: Iterable<string>): void {
+    for (const id of parentIds) if (id) this.requested.add(id);
+    if (this.requested.size > 0 && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, DEBOUNCE_MS);
+    }
+  }
+
+  /** Checks the requested parents (or, with null, every open parent) and closes the finished ones. */
+  async flush(all = false): Promise<ClosedRun[]> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.running) await this.running;
+    const ids = all ? null : [...this.requested];
+    if (!all) this.requested = new Set();
+    if (ids && ids.length === 0) return [];
+    let closed: ClosedRun[] = [];
+    this.running = (async () => {
+      try {
+        closed = await this.close(ids);
+      } catch (err) {
+        this.logger.error(`closing runs failed: ${(err as Error).message}`);
+        if (ids) for (const id of ids) this.requested.add(id);
+      }
+    })();
+    await this.running;
+    this.running = null;
+    for (const run of closed) for (const l of this.listeners) l(run);
+    return closed;
+  }
+
+  private close(parentIds: string[] | null): Promise<ClosedRun[]> {
+    return this.repository.transaction(async (tx) => {
+      const parents = await this.repository.lockFinishedParents(tx, parentIds);
+      const closed: ClosedRun[] = [];
+      for (const parent of parents) {
+        const now = this.clock.now();
+        const t = await this.repository.childTotals(tx, parent.id);
+        const unsuccessful = t.failed + t.cancelled;
+        const status: ExecutionStatus = unsuccessful > 0 ? 'failed' : 'completed';
+        const durationSeconds = Math.max(
+          0,
+          Math.round((now.getTime() - parent.createdAt.getTime()) / 1000),
+        );
+        const summary = {
+          ...(parent.resultSummary ?? {}),
+          tenants_processed: t.tenants,
+          tenants_succeeded: t.succeeded,
+          tenants_failed: t.failed,
+          tenants_cancelled: t.cancelled,
+          steps_completed: t.steps_completed,
+          steps_failed: t.steps_failed,
+          retries: t.retries,
+          duration_seconds: durationSeconds,
+        };
+        const errorMessage =
+          unsuccessful > 0
+            ? `${unsuccessful} of ${t.tenants} tenants did not complete; last error: ${t.last_error ?? 'unknown'}`
+            : null;
+        const done = await this.repository.closeParent(tx, parent.id, {
+          status,
+          completedAt: now,
+          durationSeconds,
+          stepsCompleted: t.steps_completed,
+          stepsFailed: t.steps_failed,
+          errorMessage,
+          resultSummary: summary,
+        });
+        if (!done) continue;
+        if (parent.workflowId)
+          await this.workflows.recordRunOutcome(tx, parent.workflowId, status, now);
+        const timestamp = now.toISOString();
+        const payload:
+          Omit<WorkflowCompletedEvent, 'event_id'> | Omit<WorkflowFailedEvent, 'event_id'> =
+          status === 'completed'
+            ? {
+                event_type: 'orchestrator_workflow_completed',
+                workflow_name: parent.workflowName,
+                execution_id: parent.id,
+                tenants_processed: t.tenants,
+                steps_completed: t.steps_completed,
+                steps_failed: t.steps_failed,
+                duration_seconds: durationSeconds,
+                timestamp,
+              }
+            : {
+                event_type: 'orchestrator_workflow_failed',
+                workflow_name: parent.workflowName,
+                execution_id: parent.id,
+                error_message: errorMessage!,
+                tenants_affected: unsuccessful,
+                timestamp,
+              };
+        await this.outbox.enqueue(tx, [
+          {
+            exchange: ORCHESTRATOR_EXCHANGE,
+            routingKey: status === 'completed' ? WORKFLOW_COMPLETED : WORKFLOW_FAILED,
+            payload: payload as unknown as Record<string, unknown>,
+          },
+        ]);
+        closed.push({ parent, status, summary });
+        this.logger.log(
+          `run ${parent.id} of ${parent.workflowName} ${status}: ${t.succeeded}/${t.tenants} tenants succeeded in ${durationSeconds} s`,
+        );
+      }
+      return closed;
+    });
+  }
+}

@@ -1,0 +1,291 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { OperationRegistry } from 'src/clients/operation-registry';
+import { Clock } from 'src/common/time/clock';
+import type { StepDefinition, WorkflowEntity } from 'src/workflows/workflow.entity';
+import type { FinalState, LogRow, StepRow } from '../executions.repository';
+import type { ExecutionEntity } from '../execution.entity';
+import { nextAttemptDelayMs, shouldRetry } from './retry-policy';
+import { StateWriter } from './state-writer';
+
+/** Why a run's signal was aborted; only `deadline` is an outcome the runner records. */
+export type AbortReason = 'deadline' | 'shutdown' | 'lease-lost';
+
+type StepState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+
+export interface TenantRun {
+  execution: ExecutionEntity;
+  workflow: WorkflowEntity;
+  /** results of steps completed by earlier attempts: they are not called again */
+  completed: Map<string, unknown>;
+  signal: AbortSignal;
+  owner: string;
+  stepConcurrency: number;
+}
+
+const MAX_ERROR_LENGTH = 2000;
+
+/**
+ * Runs one tenant execution's steps as a DAG: a step starts when everything it depends
+ * on has completed (or failed with continue_on_error), independent steps run in parallel
+ * up to the per-tenant limit, and each step's outcome is durable before its dependents
+ * start. Returns the execution's final state (and rows for steps that never ran), or null
+ * when it must be handed back
+ * (shutdown, lost lease) without an outcome.
+ */
+@Injectable()
+export class TenantRunner {
+  private readonly logger = new Logger(TenantRunner.name);
+
+  constructor(
+    private readonly registry: OperationRegistry,
+    private readonly writer: StateWriter,
+    private readonly clock: Clock,
+  ) {}
+
+  async run(run: TenantRun): Promise<{ final: FinalState; stepRows: StepRow[] } | null> {
+    const { execution, workflow, signal } = run;
+    const steps = workflow.steps;
+    const index = new Map(steps.map((s, i) => [s.name, i]));
+    const state = new Map<string, StepState>(
+      steps.map((s) => [s.name, run.completed.has(s.name) ? 'completed' : 'pending']),
+    );
+    const results: Record<string, unknown> = Object.fromEntries(run.completed);
+    const errors = new Map<string, string>();
+    const startedAt = execution.startedAt ?? this.clock.now();
+    const inFlight = new Set<Promise<void>>();
+
+    const blocked = (s: StepDefinition) =>
+      (s.depends_on ?? []).some((d) => {
+        const st = state.get(d);
+        const dep = steps[index.get(d)!];
+        return (
+          st === 'skipped' || st === 'cancelled' || (st === 'failed' && !dep.continue_on_error)
+        );
+      });
+    const ready = (s: StepDefinition) =>
+      (s.depends_on ?? []).every((d) => {
+        const st = state.get(d);
+        return st === 'completed' || (st === 'failed' && steps[index.get(d)!].continue_on_error);
+      });
+
+    const launch = () => {
+      let changed = true;
+      while (changed) {
+        changed = false;
+        for (const step of steps) {
+          if (state.get(step.name) !== 'pending') continue;
+          if (signal.aborted) {
+            state.set(step.name, 'cancelled');
+            changed = true;
+          } else if (blocked(step)) {
+            state.set(step.name, 'skipped');
+            changed = true;
+          } else if (ready(step) && inFlight.size < run.stepConcurrency) {
+            state.set(step.name, 'running');
+            const p: Promise<void> = this.runStep(
+              run,
+              step,
+              index.get(step.name)!,
+              results,
+              state,
+              errors,
+            ).finally(() => inFlight.delete(p));
+            inFlight.add(p);
+          }
+        }
+      }
+    };
+
+    launch();
+    while (inFlight.size > 0) {
+      await Promise.race(inFlight);
+      launch();
+    }
+
+    const reason = signal.aborted ? (signal.reason as AbortReason) : null;
+    if (reason === 'shutdown' || reason === 'lease-lost') return null;
+
+    const now = this.clock.now();
+    const names = steps.map((s) => s.name);
+    const count = (st: StepState) => names.filter((n) => state.get(n) === st).length;
+    const requiredFailures = steps.filter(
+      (s) =>
+        (state.get(s.name) === 'failed' && !s.continue_on_error) || state.get(s.name) === 'skipped',
+    );
+    const skippedRows: StepRow[] = steps
+      .filter((s) => state.get(s.name) === 'skipped' || state.get(s.name) === 'cancelled')
+      .map((s) => ({
+        executionId: execution.id,
+        stepName: s.name,
+        stepIndex: index.get(s.name)!,
+        status: state.get(s.name) as 'skipped' | 'cancelled',
+        result: null,
+        errorMessage:
+          state.get(s.name) === 'skipped'
+            ? 'not run: a step it depends on did not complete'
+            : 'cancelled',
+        startedAt: null,
+        completedAt: now,
+      }));
+
+    const base = {
+      id: execution.id,
+      owner: run.owner,
+      stepsCompleted: count('completed'),
+      stepsFailed: count('failed'),
+      resultSummary: { steps: Object.fromEntries(names.map((n) => [n, state.get(n)])) },
+    };
+    const firstError = [...errors.entries()][0];
+    const errorText = firstError ? `${firstError[0]}: ${firstError[1]}` : null;
+
+    let final: FinalState;
+    if (reason === 'deadline') {
+      final = {
+        ...base,
+        status: 'cancelled',
+        completedAt: now,
+        durationSeconds: seconds(startedAt, now),
+        errorMessage: `cancelled: exceeded max_execution_time_seconds (${workflow.maxExecutionTimeSeconds} s)`,
+        attempt: execution.attempt,
+        nextAttemptAt: null,
+      };
+    } else if (requiredFailures.length === 0) {
+      final = {
+        ...base,
+        status: 'completed',
+        completedAt: now,
+        durationSeconds: seconds(startedAt, now),
+        errorMessage: errorText,
+        attempt: execution.attempt,
+        nextAttemptAt: null,
+      };
+    } else if (shouldRetry(execution.attempt, workflow.maxRetries)) {
+      const delay = nextAttemptDelayMs(execution.attempt, workflow.retryDelaySeconds);
+      final = {
+        ...base,
+        status: 'pending',
+        completedAt: null,
+        durationSeconds: null,
+        errorMessage: `attempt ${execution.attempt} failed (${errorText ?? 'steps not run'}); retrying in ${Math.round(delay / 1000)} s`,
+        attempt: execution.attempt + 1,
+        nextAttemptAt: new Date(now.getTime() + delay),
+      };
+    } else {
+      final = {
+        ...base,
+        status: 'failed',
+        completedAt: now,
+        durationSeconds: seconds(startedAt, now),
+        errorMessage: errorText ?? 'steps not run',
+        attempt: execution.attempt,
+        nextAttemptAt: null,
+      };
+    }
+    return { final, stepRows: skippedRows };
+  }
+
+  private async runStep(
+    run: TenantRun,
+    step: StepDefinition,
+    stepIndex: number,
+    results: Record<string, unknown>,
+    state: Map<string, StepState>,
+    errors: Map<string, string>,
+  ): Promise<void> {
+    const { execution } = run;
+    const startedAt = this.clock.now();
+    const stepRow = (
+      status: 'completed' | 'failed',
+      result: unknown,
+      error: string | null,
+    ): StepRow => ({
+      executionId: execution.id,
+      stepName: step.name,
+      stepIndex,
+      status,
+      result,
+      errorMessage: error,
+      startedAt,
+      completedAt: this.clock.now(),
+    });
+    const log = (level: LogRow['level'], message: string, data: unknown): LogRow => ({
+      executionId: execution.id,
+      stepName: step.name,
+      stepIndex,
+      level,
+      message,
+      data,
+      at: this.clock.now(),
+    });
+    try {
+      const result = await this.registry.run(step.operation, {
+        tenant: { id: execution.tenantId! },
+        executionId: execution.id,
+        runId: execution.parentExecutionId ?? execution.id,
+        stepName: step.name,
+        params: step.params ?? {},
+        previousResults: { ...results },
+        signal: run.signal,
+        idempotencyKey: `${execution.id}:${step.name}`,
+        timeoutSeconds: step.timeout_seconds,
+        retries: step.retries,
+      });
+      const durationMs = this.clock.now().getTime() - startedAt.getTime();
+      await this.writer.write({
+        steps: [stepRow('completed', result, null)],
+        logs: [
+          log('info', `${step.name} completed`, {
+            operation: step.operation,
+            duration_ms: durationMs,
+            attempt: execution.attempt,
+          }),
+        ],
+      });
+      results[step.name] = result;
+      state.set(step.name, 'completed');
+    } catch (err) {
+      if (run.signal.aborted) {
+        state.set(step.name, 'cancelled');
+        return;
+      }
+      const message = describe(err);
+      errors.set(step.name, message);
+      state.set(step.name, 'failed');
+      try {
+        await this.writer.write({
+          steps: [stepRow('failed', null, message)],
+          logs: [
+            log(step.continue_on_error ? 'warning' : 'error', `${step.name} failed: ${message}`, {
+              operation: step.operation,
+              attempt: execution.attempt,
+              ...errorFields(err),
+            }),
+          ],
+        });
+      } catch (writeErr) {
+        this.logger.warn(
+          `could not record failure of ${step.name} for ${execution.id}: ${(writeErr as Error).message}`,
+        );
+      }
+    }
+  }
+}
+
+function seconds(from: Date, to: Date): number {
+  return Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000));
+}
+
+function describe(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+}
+
+/** What a log line may carry about an upstream failure: never tokens, never whole bodies. */
+function errorFields(err: unknown): Record<string, unknown> {
+  if (typeof err !== 'object' || err === null) return {};
+  const e = err as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['service', 'operation', 'status', 'retryable', 'code'])
+    if (e[k] !== undefined) out[k] = e[k];
+  return out;
+}

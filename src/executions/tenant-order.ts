@@ -1,0 +1,24 @@
+import type { SubscriptionTier, Tenant } from 'src/clients/operation-registry';
+
+const TIER_PRIORITY: Record<SubscriptionTier, number> = {
+  enterprise: 3,
+  professional: 2,
+  starter: 1,
+  free: 0,
+};
+
+/** Claim priority of a tenant: higher tiers first (the claim query then orders by tenant id). */
+export function tierPriority(tier: SubscriptionTier | string | undefined): number {
+  return TIER_PRIORITY[tier as SubscriptionTier] ?? 0;
+}
+
+/** Tenants in the order they are started: enterprise first, then by id. */
+export function orderTenants<T extends Pick<Tenant, 'id' | 'subscription_tier'>>(
+  tenants: T[],
+): T[] {
+  return [...tenants].sort(
+    (a, b) =>
+      tierPriority(b.subscription_tier) - tierPriority(a.subscription_tier) ||
+      a.id.localeCompare(b.id),
+  );
+}

@@ -1,0 +1,32 @@
+import { AppError } from 'src/common/errors/app-error';
+
+export enum WorkflowErrorCode {
+  NotFound = 'WORKFLOW_NOT_FOUND',
+  Invalid = 'WORKFLOW_INVALID',
+  Conflict = 'WORKFLOW_CONFLICT',
+}
+
+export class WorkflowError extends AppError {
+  constructor(
+    code: WorkflowErrorCode,
+    message: string,
+    details?: { field: string; message: string }[],
+  ) {
+    super(code, message, details);
+  }
+
+  static notFound(idOrName: string): WorkflowError {
+    return new WorkflowError(
+      WorkflowErrorCode.NotFound,
+      `Workflow "${idOrName}" not found; use GET /api/v1/orchestrator/workflows to list them`,
+    );
+  }
+
+  static invalid(details: { field: string; message: string }[]): WorkflowError {
+    return new WorkflowError(
+      WorkflowErrorCode.Invalid,
+      `Invalid workflow: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`,
+      details,
+    );
+  }
+}

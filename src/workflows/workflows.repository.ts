@@ -1,0 +1,143 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { returnedRows } from 'src/database/query-result';
+import { Transaction } from 'src/database/transaction';
+import { WorkflowEntity } from './workflow.entity';
+import type { WorkflowSeed } from './catalogue/built-in-workflows';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class WorkflowsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private repo(tx?: EntityManager) {
+    return (tx ?? this.dataSource.manager).getRepository(WorkflowEntity);
+  }
+
+  list(): Promise<WorkflowEntity[]> {
+    return this.repo().find({ order: { workflowName: 'ASC' } });
+  }
+
+  findByIdOrName(idOrName: string, tx?: Transaction): Promise<WorkflowEntity | null> {
+    return this.repo(tx).findOne({
+      where: UUID.test(idOrName)
+        ? [{ id: idOrName }, { workflowName: idOrName }]
+        : { workflowName: idOrName },
+    });
+  }
+
+  findByIds(ids: string[]): Promise<WorkflowEntity[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.repo().findBy({ id: In(ids) });
+  }
+
+  findByIdOrNameForUpdate(idOrName: string, tx: Transaction): Promise<WorkflowEntity | null> {
+    return this.repo(tx)
+      .createQueryBuilder('w')
+      .setLock('pessimistic_write')
+      .where(UUID.test(idOrName) ? 'w.id = :v OR w.workflow_name = :v' : 'w.workflow_name = :v', {
+        v: idOrName,
+      })
+      .getOne();
+  }
+
+  /** Inserts the seeds that do not exist yet; existing rows (and their edits) are kept. */
+  async insertMissing(seeds: WorkflowSeed[]): Promise<string[]> {
+    const created: string[] = [];
+    for (const seed of seeds) {
+      const rows = await this.dataSource.query(
+        `INSERT INTO orchestrator_workflows
+           (workflow_name, workflow_type, description, cron_expression, timezone,
+            max_execution_time_seconds, max_retries, retry_delay_seconds, steps)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (workflow_name) DO NOTHING
+         RETURNING workflow_name`,
+        [
+          seed.workflowName,
+          seed.workflowType,
+          seed.description,
+          seed.cronExpression,
+          seed.timezone,
+          seed.maxExecutionTimeSeconds,
+          seed.maxRetries,
+          seed.retryDelaySeconds,
+          JSON.stringify(seed.steps),
+        ],
+      );
+      if (rows.length > 0) created.push(seed.workflowName);
+    }
+    return created;
+  }
+
+  /** Saves changed fields and bumps version, so schedulers holding an old copy notice. */
+  async saveChanges(
+    tx: Transaction,
+    id: string,
+    changes: Partial<WorkflowEntity>,
+  ): Promise<WorkflowEntity> {
+    await this.repo(tx).update({ id }, { ...changes, version: () => 'version + 1' } as never);
+    return (await this.repo(tx).findOneByOrFail({ id })) as WorkflowEntity;
+  }
+
+  listSchedulable(): Promise<WorkflowEntity[]> {
+    return this.repo()
+      .createQueryBuilder('w')
+      .where('w.is_enabled = TRUE AND w.cron_expression IS NOT NULL')
+      .orderBy('w.next_execution_at', 'ASC', 'NULLS FIRST')
+      .getMany();
+  }
+
+  /**
+   * Claims one slot: advances next_execution_at only if it still equals the slot and the
+   * caller's term is the current one. The slot, not now(), is the claim key, so two
+   * leaders compute the same key and exactly one wins; the term fences a deposed leader.
+   */
+  async claimSlot(args: {
+    workflowId: string;
+    slot: Date;
+    next: Date | null;
+    term: string;
+  }): Promise<boolean> {
+    const rows = await this.dataSource.query(
+      `UPDATE orchestrator_workflows
+          SET next_execution_at = $3, last_execution_at = $2
+        WHERE id = $1 AND next_execution_at = $2
+          AND (SELECT term FROM orchestrator_leader WHERE id = 1) = $4::bigint
+        RETURNING id`,
+      [args.workflowId, args.slot, args.next, args.term],
+    );
+    return returnedRows(rows).length === 1;
+  }
+
+  async initNextExecution(
+    workflowId: string,
+    next: Date | null,
+    expectedVersion: number,
+  ): Promise<boolean> {
+    const rows = await this.dataSource.query(
+      `UPDATE orchestrator_workflows SET next_execution_at = $2
+        WHERE id = $1 AND version = $3 RETURNING id`,
+      [workflowId, next, expectedVersion],
+    );
+    return returnedRows(rows).length === 1;
+  }
+
+  async recordRunOutcome(
+    tx: Transaction,
+    workflowId: string,
+    outcome: 'completed' | 'failed',
+    at: Date,
+  ): Promise<void> {
+    await tx.query(
+      outcome === 'completed'
+        ? `UPDATE orchestrator_workflows SET last_success_at = $2, consecutive_failures = 0 WHERE id = $1`
+        : `UPDATE orchestrator_workflows SET last_failure_at = $2, consecutive_failures = consecutive_failures + 1 WHERE id = $1`,
+      [workflowId, at],
+    );
+  }
+
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(fn);
+  }
+}

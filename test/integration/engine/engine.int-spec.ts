@@ -1,0 +1,232 @@
+import { DataSource } from 'typeorm';
+import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../../fakes/fake-downstream';
+import { EngineHarness, startEngine, waitUntil } from '../../utils/engine-harness';
+import { describeWith } from '../../utils/services';
+import { createTestDatabase, TestDatabase } from '../../utils/test-db';
+
+const DAILY_ORDER = [
+  'generate_forecasts',
+  'calculate_production',
+  'calculate_procurement',
+  'project_inventory',
+  'validate_forecasts',
+  'send_summary',
+];
+const DEPENDS: Record<string, string[]> = {
+  calculate_production: ['generate_forecasts'],
+  calculate_procurement: ['calculate_production'],
+  project_inventory: ['calculate_procurement'],
+  validate_forecasts: ['generate_forecasts'],
+  send_summary: ['project_inventory', 'validate_forecasts'],
+};
+const OPERATION_OF: Record<string, string> = {
+  'forecasting.generate': 'generate_forecasts',
+  'production.generate_schedule': 'calculate_production',
+  'procurement.calculate_needs': 'calculate_procurement',
+  'inventory.project': 'project_inventory',
+  'forecasting.validate': 'validate_forecasts',
+  'notification.daily_summary': 'send_summary',
+};
+
+async function runStatus(ds: DataSource, id: string) {
+  const [row] = await ds.query(
+    `SELECT status, result_summary, error_message FROM orchestrator_executions WHERE id = $1`,
+    [id],
+  );
+  return row as {
+    status: string;
+    result_summary: Record<string, number>;
+    error_message: string | null;
+  };
+}
+
+const finished = (ds: DataSource, id: string) =>
+  waitUntil(async () => {
+    const r = await runStatus(ds, id);
+    return ['completed', 'failed'].includes(r.status) && r;
+  });
+
+describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
+  let db: TestDatabase;
+  let engine: EngineHarness;
+  const downstream = new FakeDownstream(3);
+  const tenants = new FakeTenantDirectory(makeTenants(24, { inactive: 4 }));
+  const active = tenants.tenants.filter((t) => t.status === 'active');
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    engine = await startEngine({
+      databaseUrl: db.url,
+      downstream,
+      tenants,
+      env: { EXECUTION_CONCURRENCY: '8' },
+    });
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    await db?.drop();
+  });
+
+  beforeEach(() => downstream.reset());
+
+  it('runs every step of every active tenant exactly once, in dependency order', async () => {
+    const slot = new Date('2026-11-30T07:00:00Z');
+    const started = await engine.executions.startRun({
+      workflowId: 'daily_operations',
+      scheduledFor: slot,
+      executionType: 'scheduled',
+      leaderTerm: null,
+    });
+    expect(started).toEqual({ outcome: 'started', executionId: expect.any(String), tenants: 20 });
+    const run = await finished(engine.dataSource, started.executionId);
+
+    expect(run.status).toBe('completed');
+    expect(run.result_summary).toMatchObject({
+      tenants_total: 24,
+      tenants_selected: 20,
+      tenants_skipped: { suspended: 2, cancelled: 2 },
+      tenants_processed: 20,
+      tenants_succeeded: 20,
+      steps_completed: 120,
+      steps_failed: 0,
+    });
+    expect(downstream.calls).toHaveLength(20 * 6);
+    for (const tenant of active) {
+      const calls = downstream.callsOf(tenant.id);
+      expect(calls.map((c) => OPERATION_OF[c.operation]).sort()).toEqual([...DAILY_ORDER].sort());
+      for (const call of calls) {
+        for (const dep of DEPENDS[OPERATION_OF[call.operation]] ?? []) {
+          const before = calls.find((c) => OPERATION_OF[c.operation] === dep)!;
+          expect(before.endedAt).toBeLessThanOrEqual(call.startedAt);
+        }
+      }
+      expect(new Set(calls.map((c) => c.idempotencyKey)).size).toBe(6);
+    }
+    const events = await engine.dataSource.query(
+      `SELECT routing_key, payload FROM orchestrator_outbox`,
+    );
+    expect(events).toEqual([
+      {
+        routing_key: 'orchestrator.workflow_completed',
+        payload: expect.objectContaining({
+          event_type: 'orchestrator_workflow_completed',
+          workflow_name: 'daily_operations',
+          execution_id: started.executionId,
+          tenants_processed: 20,
+          steps_completed: 120,
+          steps_failed: 0,
+          event_id: expect.any(String),
+        }),
+      },
+    ]);
+  });
+
+  it('creates a slot once however often it is started', async () => {
+    const slot = new Date('2026-11-29T07:00:00Z');
+    const req = {
+      workflowId: 'weekly_digest',
+      scheduledFor: slot,
+      executionType: 'scheduled' as const,
+      leaderTerm: null,
+    };
+    const results = await Promise.all([
+      engine.executions.startRun(req),
+      engine.executions.startRun(req),
+    ]);
+    const ids = new Set(results.map((r) => r.executionId));
+    expect(ids.size).toBe(1);
+    await finished(engine.dataSource, [...ids][0]);
+    const [{ n }] = await engine.dataSource.query(
+      `SELECT count(*)::int AS n FROM orchestrator_executions e JOIN orchestrator_workflows w ON w.id = e.workflow_id
+        WHERE w.workflow_name = 'weekly_digest' AND e.scheduled_for = $1`,
+      [slot],
+    );
+    expect(n).toBe(21);
+    expect(downstream.calls).toHaveLength(20);
+  });
+
+  it('retries a failing tenant without repeating its completed steps, then marks it failed while others complete', async () => {
+    await engine.workflows.update('daily_operations', { max_retries: 2, retry_delay_seconds: 0 });
+    const victim = active[3];
+    downstream.when((ctx) =>
+      ctx.tenant.id === victim.id && ctx.stepName === 'calculate_production' ? 'fail' : 'ok',
+    );
+    const started = await engine.executions.startRun({
+      workflowId: 'daily_operations',
+      scheduledFor: new Date('2026-11-28T07:00:00Z'),
+      executionType: 'scheduled',
+      leaderTerm: null,
+    });
+    const run = await finished(engine.dataSource, started.executionId);
+
+    expect(run.status).toBe('failed');
+    expect(run.result_summary).toMatchObject({
+      tenants_succeeded: 19,
+      tenants_failed: 1,
+      retries: 2,
+    });
+    const victimCalls = downstream.callsOf(victim.id).map((c) => OPERATION_OF[c.operation]);
+    expect(victimCalls.filter((s) => s === 'generate_forecasts')).toHaveLength(1);
+    expect(victimCalls.filter((s) => s === 'validate_forecasts')).toHaveLength(1);
+    expect(victimCalls.filter((s) => s === 'calculate_production')).toHaveLength(3);
+    expect(victimCalls).not.toContain('send_summary');
+    const [child] = await engine.dataSource.query(
+      `SELECT status, attempt, error_message FROM orchestrator_executions WHERE parent_execution_id = $1 AND tenant_id = $2`,
+      [started.executionId, victim.id],
+    );
+    expect(child).toEqual({
+      status: 'failed',
+      attempt: 3,
+      error_message: expect.stringContaining('calculate_production'),
+    });
+    const [event] = await engine.dataSource.query(
+      `SELECT payload FROM orchestrator_outbox WHERE payload->>'execution_id' = $1`,
+      [started.executionId],
+    );
+    expect(event.payload).toMatchObject({
+      event_type: 'orchestrator_workflow_failed',
+      tenants_affected: 1,
+    });
+
+    // retry re-runs only that tenant, from its failed step
+    downstream.reset();
+    const retried = await engine.executions.retry(started.executionId, null);
+    expect(retried).toMatchObject({ retry_of_execution_id: started.executionId, tenants: 1 });
+    const again = await finished(engine.dataSource, retried.execution_id);
+    expect(again.status).toBe('completed');
+    expect(downstream.calls.map((c) => c.tenantId)).toEqual(Array(4).fill(victim.id));
+    expect(downstream.calls.map((c) => OPERATION_OF[c.operation]).sort()).toEqual(
+      ['calculate_production', 'calculate_procurement', 'project_inventory', 'send_summary'].sort(),
+    );
+    await engine.workflows.update('daily_operations', { max_retries: 3, retry_delay_seconds: 300 });
+  });
+
+  it('cancels what is still running when the run exceeds max_execution_time_seconds', async () => {
+    await engine.workflows.update('weekly_digest', { max_execution_time_seconds: 1 });
+    const slow = active.slice(0, 3).map((t) => t.id);
+    downstream.when((ctx) => (slow.includes(ctx.tenant.id) ? 'hang' : 'ok'));
+    const started = await engine.executions.startRun({
+      workflowId: 'weekly_digest',
+      scheduledFor: new Date('2026-11-22T08:00:00Z'),
+      executionType: 'scheduled',
+      leaderTerm: null,
+    });
+    const run = await finished(engine.dataSource, started.executionId);
+    expect(run.status).toBe('failed');
+    expect(run.result_summary).toMatchObject({ tenants_succeeded: 17, tenants_cancelled: 3 });
+    const cancelled = await engine.dataSource.query(
+      `SELECT error_message FROM orchestrator_executions WHERE parent_execution_id = $1 AND status = 'cancelled'`,
+      [started.executionId],
+    );
+    expect(cancelled).toEqual(
+      Array(3).fill({ error_message: 'cancelled: exceeded max_execution_time_seconds (1 s)' }),
+    );
+    expect(
+      downstream.calls
+        .filter((c) => c.outcome === 'aborted')
+        .map((c) => c.tenantId)
+        .sort(),
+    ).toEqual([...slow].sort());
+  });
+});

@@ -1,0 +1,92 @@
+import { Global, INestApplication, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { OperationRegistry } from 'src/clients/operation-registry';
+import { Clock, SystemClock } from 'src/common/time/clock';
+import { ConfigModule } from 'src/config/config.module';
+import { validateEnv } from 'src/config/validate-env';
+import { DatabaseModule } from 'src/database/database.module';
+import { EventsModule } from 'src/events/events.module';
+import { ExecutionsModule } from 'src/executions/executions.module';
+import { ExecutionsService } from 'src/executions/executions.service';
+import { TenantDirectory } from 'src/executions/ports';
+import { ExecutionDispatcher } from 'src/executions/runner/execution-dispatcher';
+import { WorkflowsService } from 'src/workflows/workflows.service';
+import { RedisModule } from 'src/common/redis/redis.module';
+import { FakeDownstream, FakeTenantDirectory } from '../fakes/fake-downstream';
+
+export interface EngineHarness {
+  app: INestApplication;
+  executions: ExecutionsService;
+  workflows: WorkflowsService;
+  dispatcher: ExecutionDispatcher;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/**
+ * The engine (workflows + executions + events) on a real database, with the downstream
+ * services replaced by in-process fakes. One per "instance" in multi-runner tests.
+ */
+export async function startEngine(opts: {
+  databaseUrl: string;
+  downstream: FakeDownstream;
+  tenants: FakeTenantDirectory;
+  env?: Record<string, string>;
+  clock?: Clock;
+}): Promise<EngineHarness> {
+  const env = validateEnv({
+    DATABASE_URL: opts.databaseUrl,
+    RUN_MIGRATIONS: 'false',
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  });
+
+  @Global()
+  @Module({
+    providers: [
+      { provide: OperationRegistry, useValue: opts.downstream },
+      { provide: Clock, useValue: opts.clock ?? new SystemClock() },
+    ],
+    exports: [OperationRegistry, Clock],
+  })
+  class FakesModule {}
+
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot(env),
+      FakesModule,
+      DatabaseModule,
+      RedisModule,
+      EventsModule,
+      ExecutionsModule,
+    ],
+  })
+    .overrideProvider(TenantDirectory)
+    .useValue(opts.tenants)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  await app.init();
+  return {
+    app,
+    executions: app.get(ExecutionsService),
+    workflows: app.get(WorkflowsService),
+    dispatcher: app.get(ExecutionDispatcher),
+    dataSource: app.get(DataSource),
+    close: () => app.close(),
+  };
+}
+
+export async function waitUntil<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
