@@ -9,5 +9,7 @@ export abstract class LeaderGate {
   abstract term(): string | null;
   abstract instanceId(): string;
   /** Runs fn only while this instance leads; returns { ran: false } otherwise. */
-  abstract runIfLeader<T>(fn: (term: string) => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+  abstract runIfLeader<T>(
+    fn: (term: string) => Promise<T>,
+  ): Promise<{ ran: true; value: T } | { ran: false }>;
 }
