@@ -132,12 +132,6 @@ export const ENV_SCHEMA = {
     default: 'orchestrator:leader:lock',
     parse: text,
   },
-  LEADER_LOCK_KEY: {
-    description: 'Redis key of the leader lock; only tests and side-by-side deployments change it',
-    accepted: 'a non-empty Redis key such as orchestrator:leader:lock',
-    default: 'orchestrator:leader:lock',
-    parse: text,
-  },
   EXECUTION_CONCURRENCY: {
     description: 'Tenant executions this instance runs at once',
     accepted: 'an integer from 1 to 2000',
