@@ -3,6 +3,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { ExecutionsController, WorkflowRunsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
+import { ResultCache } from './result-cache';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
 import { RunCompleter } from './runner/run-completer';
 import { StateWriter } from './runner/state-writer';
@@ -20,6 +21,7 @@ import { TenantDirectoryAdapter } from './tenant-directory.adapter';
     RunCompleter,
     StateWriter,
     TenantRunner,
+    ResultCache,
     { provide: TenantDirectory, useClass: TenantDirectoryAdapter },
   ],
   exports: [ExecutionsService],

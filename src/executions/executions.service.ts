@@ -297,6 +297,20 @@ export class ExecutionsService {
     };
   }
 
+  /** Cheap progress of a run: its status and its tenants counted by status. */
+  async progress(id: string) {
+    const execution = await this.repository.findById(id);
+    if (!execution) throw ExecutionError.notFound(id);
+    const byStatus = await this.repository.statusCounts(id);
+    return {
+      status: execution.status,
+      tenants_total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+      by_status: byStatus,
+      result_summary: execution.resultSummary,
+      error_message: execution.errorMessage,
+    };
+  }
+
   async logs(id: string, q: PageQuery) {
     const execution = await this.repository.findById(id);
     if (!execution) throw ExecutionError.notFound(id);

@@ -1,7 +1,9 @@
 import { DataSource } from 'typeorm';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../../fakes/fake-downstream';
 import { EngineHarness, startEngine, waitUntil } from '../../utils/engine-harness';
-import { describeWith } from '../../utils/services';
+import Redis from 'ioredis';
+import { ResultCache } from 'src/executions/result-cache';
+import { describeWith, SERVICES } from '../../utils/services';
 import { createTestDatabase, TestDatabase } from '../../utils/test-db';
 
 const DAILY_ORDER = [
@@ -46,7 +48,7 @@ const finished = (ds: DataSource, id: string) =>
     return ['completed', 'failed'].includes(r.status) && r;
   });
 
-describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
+describeWith(['postgres', 'redis'], 'workflow engine on PostgreSQL', () => {
   let db: TestDatabase;
   let engine: EngineHarness;
   const downstream = new FakeDownstream(3);
@@ -59,7 +61,7 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
       databaseUrl: db.url,
       downstream,
       tenants,
-      env: { EXECUTION_CONCURRENCY: '8' },
+      env: { EXECUTION_CONCURRENCY: '8', REDIS_URL: SERVICES.redis.url },
     });
   });
 
@@ -120,6 +122,12 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
         }),
       },
     ]);
+    const redis = new Redis(SERVICES.redis.url);
+    const cached = JSON.parse(
+      (await redis.get(ResultCache.key('daily_operations', active[0].id)))!,
+    );
+    await redis.quit();
+    expect(cached).toMatchObject({ run_id: started.executionId, status: 'completed' });
   });
 
   it('creates a slot once however often it is started', async () => {
