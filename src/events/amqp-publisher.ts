@@ -1,0 +1,105 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
+import { AmqpConnection } from './amqp-connection';
+import { OUTBOX_EXCHANGES } from './event-contracts';
+
+export interface OutgoingEvent {
+  exchange: string;
+  routingKey: string;
+  eventId: string;
+  eventType: string;
+  createdAt: Date;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Publishes outbox events on one confirm channel. A publish resolves only once the broker
+ * confirmed it (it then owns the message: durable exchange, persistent message) and
+ * rejects on a nack or after the timeout, so the caller can tell sent from not sent.
+ */
+@Injectable()
+export class AmqpPublisher {
+  private readonly logger = new Logger(AmqpPublisher.name);
+  private channel: ChannelWrapper | null = null;
+  private ready = false;
+  private readonly readyListeners = new Set<() => void>();
+
+  constructor(@Inject(AmqpConnection) private readonly connection: AmqpConnection) {}
+
+  get isConfigured(): boolean {
+    return this.connection.manager !== null;
+  }
+
+  /** Opens the channel (idempotent); onReady runs every time it is (re)connected. */
+  open(publishTimeoutMs: number, onReady: () => void): void {
+    const manager = this.connection.manager;
+    if (!manager || this.channel) return;
+    manager.on('disconnect', () => (this.ready = false));
+    this.channel = manager.createChannel({
+      name: 'outbox-relay',
+      confirm: true,
+      publishTimeout: publishTimeoutMs,
+      // runs on every (re)connect, before anything is published on the new channel
+      setup: async (channel: ConfirmChannel) => {
+        for (const exchange of OUTBOX_EXCHANGES) {
+          await channel.assertExchange(exchange, 'topic', { durable: true });
+        }
+      },
+    });
+    this.channel.on('connect', () => {
+      this.ready = true;
+      for (const listener of [...this.readyListeners]) listener();
+      onReady();
+    });
+    this.channel.on('error', (err: Error) =>
+      this.logger.warn(`outbox channel setup failed: ${err.message}`),
+    );
+  }
+
+  /** Connected, channel set up: a publish now has a chance to be confirmed. */
+  isReady(): boolean {
+    return this.ready && (this.connection.manager?.isConnected() ?? false);
+  }
+
+  /** Resolves true once ready, false after ms. */
+  waitUntilReady(ms: number): Promise<boolean> {
+    if (this.isReady()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.readyListeners.delete(onReady);
+        resolve(value);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.readyListeners.add(onReady);
+    });
+  }
+
+  async publish(event: OutgoingEvent): Promise<void> {
+    if (!this.channel) throw new Error('outbox channel not open');
+    await this.channel.publish(
+      event.exchange,
+      event.routingKey,
+      Buffer.from(JSON.stringify(event.payload)),
+      {
+        persistent: true,
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        messageId: event.eventId,
+        type: event.eventType,
+        timestamp: Math.floor(event.createdAt.getTime() / 1000),
+        appId: 'bakery-orchestrator',
+        headers: { event_type: event.eventType, event_id: event.eventId },
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    const channel = this.channel;
+    this.channel = null;
+    this.ready = false;
+    await channel?.close();
+  }
+}
