@@ -1,0 +1,551 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BrokenCircuitError,
+  CircuitBreakerPolicy,
+  CircuitState,
+  SamplingBreaker,
+  circuitBreaker,
+  handleWhen,
+} from 'cockatiel';
+import { Dispatcher, Pool } from 'undici';
+import { BackoffSettings, DEFAULT_BACKOFF, backoffDelayMs, parseRetryAfterMs } from './backoff';
+import { AttemptOutcome, BreakerStateValue, ClientMetrics } from './client-metrics';
+import { ConcurrencyLimiter } from './concurrency-limiter';
+import { UpstreamError, UpstreamErrorCode, excerpt, isRetryableStatus } from './upstream.error';
+
+export interface BreakerSettings {
+  /** share of failed calls (0-1) in the sampling window that opens the circuit */
+  failureRatio: number;
+  samplingMs: number;
+  /** fewer calls than this in the window never open it (a quiet service is not "down") */
+  minimumCalls: number;
+  /** how long the circuit stays open before one probe call may test the service */
+  halfOpenAfterMs: number;
+}
+
+export const DEFAULT_BREAKER: BreakerSettings = {
+  failureRatio: 0.5,
+  samplingMs: 10_000,
+  minimumCalls: 10,
+  halfOpenAfterMs: 10_000,
+};
+
+export interface ServiceEndpoint {
+  name: string;
+  baseUrl: string;
+  /** calls in flight to this service at once; the rest wait their turn (default settings.maxConcurrency) */
+  maxConcurrency?: number;
+  breaker?: Partial<BreakerSettings>;
+}
+
+export interface HttpCoreSettings {
+  /** sent as `Authorization: Bearer <token>`; never logged, never put in an error */
+  token: string;
+  services: ServiceEndpoint[];
+  maxConcurrency?: number;
+  maxAttempts?: number;
+  /** per-attempt timeout when the call does not give one */
+  timeoutMs?: number;
+  backoff?: Partial<BackoffSettings>;
+  breaker?: Partial<BreakerSettings>;
+  /** a Retry-After longer than this is not waited out: the call fails (retryable) instead */
+  maxRetryAfterMs?: number;
+  /** null: no metrics (benchmarks of the bare core) */
+  metrics?: ClientMetrics | null;
+  random?: () => number;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface CallSpec {
+  service: string;
+  /** metrics label and error context, e.g. `forecasting.generate` */
+  operation: string;
+  method: HttpMethod;
+  path: string;
+  query?: Record<string, string | number | boolean | undefined | null>;
+  body?: unknown;
+  /** per-attempt timeout */
+  timeoutMs?: number;
+  /** overall budget for every attempt, wait and backoff; default: enough for maxAttempts */
+  deadlineMs?: number;
+  maxAttempts?: number;
+  signal?: AbortSignal;
+  /** the same on every attempt, so the service can do the work once */
+  idempotencyKey?: string;
+  /** X-Request-Id; one per logical call (all attempts), generated when absent */
+  requestId?: string;
+  /** X-Correlation-Id: the orchestration run the call belongs to */
+  correlationId?: string;
+}
+
+interface ServiceRuntime {
+  name: string;
+  basePath: string;
+  pool: Pool;
+  limiter: ConcurrencyLimiter;
+  breaker: CircuitBreakerPolicy;
+  halfOpenAfterMs: number;
+  openedAt: number;
+}
+
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+const TIMEOUT_ERROR_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMED_OUT = { code: 'UND_ERR_HEADERS_TIMEOUT' };
+const PRECISE_TIMEOUT_BELOW_MS = 2000;
+
+/** A per-attempt timer that also follows the caller's signal (one AbortController for both). */
+class PreciseTimeout {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  fired = false;
+
+  constructor(
+    ms: number,
+    private readonly caller: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort();
+    }, ms);
+    if (caller) {
+      if (caller.aborted) this.controller.abort();
+      else caller.addEventListener('abort', this.onCallerAbort, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private readonly onCallerAbort = () => this.controller.abort();
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onCallerAbort);
+  }
+}
+
+/** Failures that say the service is unwell (and so count towards opening its circuit). */
+const isServiceFailure = (err: unknown): boolean =>
+  err instanceof UpstreamError &&
+  (err.code === UpstreamErrorCode.TIMEOUT ||
+    (err.code === UpstreamErrorCode.CONNECTION_ERROR && err.retryable) ||
+    (err.code === UpstreamErrorCode.HTTP_ERROR && (err.status! >= 500 || err.status === 408)));
+
+/**
+ * The careful way to call a downstream service (ARCHITECTURE.md guarantee 6), shared by
+ * every client:
+ *
+ * - undici Pool per service with keep-alive (global fetch costs ~5x the CPU per call);
+ * - per-attempt timeout (undici headers/body timeouts: no extra timer per call) and an
+ *   overall deadline covering queueing, attempts and backoff; the caller's AbortSignal
+ *   cancels the in-flight request;
+ * - retries only of retryable failures (connection errors, timeouts, 408/429/5xx), full
+ *   jitter exponential backoff with a cap, Retry-After honoured, no retry that cannot fit
+ *   in the deadline;
+ * - a cockatiel circuit breaker per service (sampling: opens on a failure ratio, fails fast
+ *   while open, one probe when half-open) and a FIFO concurrency limit per service;
+ * - Authorization, X-Request-Id, X-Correlation-Id and a stable Idempotency-Key.
+ *
+ * Retries are a loop here rather than cockatiel's RetryPolicy: the attempt count is per
+ * call, the delay may come from the failed response (Retry-After), and a retry that cannot
+ * finish before the deadline must not start. Those three need the call's own state.
+ */
+export class HttpCore {
+  private readonly services = new Map<string, ServiceRuntime>();
+  private readonly metrics: ClientMetrics | null;
+  private readonly maxAttempts: number;
+  private readonly timeoutMs: number;
+  private readonly backoff: BackoffSettings;
+  private readonly maxRetryAfterMs: number;
+  private readonly random: () => number;
+  private readonly authorization: string;
+  private closed = false;
+
+  constructor(private readonly settings: HttpCoreSettings) {
+    this.metrics = settings.metrics === undefined ? new ClientMetrics() : settings.metrics;
+    this.maxAttempts = settings.maxAttempts ?? 3;
+    this.timeoutMs = settings.timeoutMs ?? 30_000;
+    this.backoff = { ...DEFAULT_BACKOFF, ...settings.backoff };
+    this.maxRetryAfterMs = settings.maxRetryAfterMs ?? 60_000;
+    this.random = settings.random ?? Math.random;
+    this.authorization = `Bearer ${settings.token}`;
+    for (const endpoint of settings.services) this.addService(endpoint);
+  }
+
+  private addService(endpoint: ServiceEndpoint): void {
+    const url = new URL(endpoint.baseUrl);
+    const limit = endpoint.maxConcurrency ?? this.settings.maxConcurrency ?? 100;
+    const b = { ...DEFAULT_BREAKER, ...this.settings.breaker, ...endpoint.breaker };
+    const breaker = circuitBreaker(handleWhen(isServiceFailure), {
+      halfOpenAfter: b.halfOpenAfterMs,
+      breaker: new SamplingBreaker({
+        threshold: b.failureRatio,
+        duration: b.samplingMs,
+        minimumRps: (b.minimumCalls * 1000) / b.samplingMs,
+      }),
+    });
+    const runtime: ServiceRuntime = {
+      name: endpoint.name,
+      basePath: url.pathname.replace(/\/+$/, ''),
+      // as many sockets as calls allowed in flight: the limiter, not undici, queues
+      pool: new Pool(url.origin, {
+        connections: limit,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 60_000,
+        connect: { timeout: 10_000 },
+      }),
+      limiter: new ConcurrencyLimiter(limit),
+      breaker,
+      halfOpenAfterMs: b.halfOpenAfterMs,
+      openedAt: 0,
+    };
+    breaker.onStateChange((state) => {
+      if (state === CircuitState.Open) runtime.openedAt = performance.now();
+      this.metrics?.setBreakerState(endpoint.name, toGauge(state));
+    });
+    this.metrics?.setBreakerState(endpoint.name, BreakerStateValue.CLOSED);
+    this.metrics?.trackInFlight(endpoint.name, () => runtime.limiter.inUse);
+    this.services.set(endpoint.name, runtime);
+  }
+
+  /** Calls the service and returns its JSON body; throws only UpstreamError for call failures. */
+  async call<T = unknown>(spec: CallSpec): Promise<T> {
+    const svc = this.services.get(spec.service);
+    if (!svc) throw new Error(`HttpCore: no service named ${spec.service}`);
+    if (this.closed) throw new Error('HttpCore: closed');
+    const maxAttempts = Math.max(1, spec.maxAttempts ?? this.maxAttempts);
+    const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
+    const deadlineMs =
+      spec.deadlineMs ?? timeoutMs * maxAttempts + this.backoff.maxDelayMs * (maxAttempts - 1);
+    // monotonic: a wall-clock jump must not stretch or cut a deadline
+    const deadlineAt = performance.now() + deadlineMs;
+    const requestId = spec.requestId ?? randomUUID();
+    const headers: Record<string, string> = {
+      authorization: this.authorization,
+      'x-request-id': requestId,
+      accept: 'application/json',
+    };
+    if (spec.idempotencyKey !== undefined) headers['idempotency-key'] = spec.idempotencyKey;
+    if (spec.correlationId !== undefined) headers['x-correlation-id'] = spec.correlationId;
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body);
+      headers['content-type'] = 'application/json';
+    }
+    const path = svc.basePath + spec.path + queryString(spec.query);
+
+    for (let attempt = 1; ; attempt++) {
+      let failure: UpstreamError;
+      try {
+        return await this.attempt<T>(
+          svc,
+          spec,
+          path,
+          headers,
+          body,
+          timeoutMs,
+          deadlineAt,
+          requestId,
+        );
+      } catch (err) {
+        failure = err as UpstreamError;
+      }
+      if (
+        !failure.retryable ||
+        attempt >= maxAttempts ||
+        failure.code === UpstreamErrorCode.CIRCUIT_OPEN ||
+        failure.code === UpstreamErrorCode.DEADLINE_EXCEEDED
+      ) {
+        throw attempt > 1 ? failure.withAttempts(attempt) : failure;
+      }
+      const retryAfter = failure.retryAfterMs;
+      if (retryAfter !== undefined && retryAfter > this.maxRetryAfterMs) {
+        throw failure.withAttempts(attempt);
+      }
+      const delay = retryAfter ?? backoffDelayMs(attempt, this.backoff, this.random);
+      // a retry that cannot get an answer before the deadline only adds load
+      if (performance.now() + delay >= deadlineAt) throw failure.withAttempts(attempt);
+      if (delay > 0) {
+        try {
+          await sleep(delay, undefined, { signal: spec.signal });
+        } catch {
+          throw this.aborted(spec, requestId, attempt);
+        }
+      }
+      this.metrics?.countRetry(spec.service, spec.operation);
+    }
+  }
+
+  private async attempt<T>(
+    svc: ServiceRuntime,
+    spec: CallSpec,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+    deadlineAt: number,
+    requestId: string,
+  ): Promise<T> {
+    if (spec.signal?.aborted) throw this.aborted(spec, requestId);
+    if (this.isRefusing(svc)) throw this.circuitOpen(spec, requestId);
+    const left = deadlineAt - performance.now();
+    if (left <= 0) throw this.deadline(spec, requestId, 'no time left');
+    await svc.limiter.acquire(spec.signal, left, (why) =>
+      why === 'aborted'
+        ? this.aborted(spec, requestId)
+        : this.deadline(
+            spec,
+            requestId,
+            `waited ${Math.round(left)} ms for one of ${svc.limiter.limit} slots`,
+          ),
+    );
+    try {
+      // the circuit may have opened while this call queued
+      if (this.isRefusing(svc)) throw this.circuitOpen(spec, requestId);
+      const attemptTimeout = Math.max(1, Math.min(timeoutMs, deadlineAt - performance.now()));
+      return await svc.breaker.execute(() =>
+        this.send<T>(svc, spec, path, headers, body, attemptTimeout, requestId),
+      );
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) throw this.circuitOpen(spec, requestId);
+      throw err;
+    } finally {
+      svc.limiter.release();
+    }
+  }
+
+  /**
+   * Open (and not yet due for a probe) or half-open (a probe is out): refuse at once.
+   * cockatiel itself would park half-open callers until the probe ends, which for a
+   * 300 s forecasting timeout means minutes of every tenant waiting.
+   */
+  private isRefusing(svc: ServiceRuntime): boolean {
+    const state = svc.breaker.state;
+    if (state === CircuitState.Closed) return false;
+    if (state === CircuitState.HalfOpen || state === CircuitState.Isolated) return true;
+    return performance.now() - svc.openedAt < svc.halfOpenAfterMs;
+  }
+
+  private async send<T>(
+    svc: ServiceRuntime,
+    spec: CallSpec,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+    requestId: string,
+  ): Promise<T> {
+    const started = performance.now();
+    // undici's own header/body timeouts cost nothing extra per call but tick about once a
+    // second; short timeouts get a precise timer of their own
+    const precise =
+      timeoutMs < PRECISE_TIMEOUT_BELOW_MS ? new PreciseTimeout(timeoutMs, spec.signal) : null;
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      res = await svc.pool.request({
+        method: spec.method,
+        path,
+        headers,
+        body,
+        signal: precise ? precise.signal : spec.signal,
+        headersTimeout: precise ? 0 : Math.ceil(timeoutMs),
+        bodyTimeout: precise ? 0 : Math.ceil(timeoutMs),
+      });
+      text = await res.body.text();
+    } catch (err) {
+      throw this.transportFailure(
+        spec,
+        requestId,
+        precise?.fired ? TIMED_OUT : err,
+        started,
+        timeoutMs,
+      );
+    } finally {
+      precise?.clear();
+    }
+    const status = res.statusCode;
+    const seconds = (performance.now() - started) / 1000;
+    if (status >= 200 && status < 300) {
+      if (text === '') {
+        this.metrics?.observeAttempt(spec.service, spec.operation, 'success', seconds);
+        return {} as T;
+      }
+      try {
+        const parsed = JSON.parse(text) as T;
+        this.metrics?.observeAttempt(spec.service, spec.operation, 'success', seconds);
+        return parsed;
+      } catch {
+        this.metrics?.observeAttempt(spec.service, spec.operation, 'invalid_response', seconds);
+        throw new UpstreamError({
+          service: spec.service,
+          operation: spec.operation,
+          code: UpstreamErrorCode.INVALID_RESPONSE,
+          retryable: false,
+          status,
+          bodyExcerpt: excerpt(text, this.settings.token),
+          requestId,
+        });
+      }
+    }
+    const outcome: AttemptOutcome =
+      status === 429
+        ? 'rate_limited'
+        : status >= 500 || status === 408
+          ? 'server_error'
+          : 'client_error';
+    this.metrics?.observeAttempt(spec.service, spec.operation, outcome, seconds);
+    throw new UpstreamError({
+      service: spec.service,
+      operation: spec.operation,
+      code: UpstreamErrorCode.HTTP_ERROR,
+      retryable: isRetryableStatus(status),
+      status,
+      bodyExcerpt: excerpt(text, this.settings.token),
+      requestId,
+      retryAfterMs: parseRetryAfterMs(res.headers['retry-after'], Date.now()),
+    });
+  }
+
+  private transportFailure(
+    spec: CallSpec,
+    requestId: string,
+    err: unknown,
+    started: number,
+    timeoutMs: number,
+  ): UpstreamError {
+    const seconds = (performance.now() - started) / 1000;
+    if (spec.signal?.aborted) {
+      this.metrics?.observeAttempt(spec.service, spec.operation, 'aborted', seconds);
+      return this.aborted(spec, requestId);
+    }
+    const code = (err as { code?: string }).code ?? '';
+    if (TIMEOUT_ERROR_CODES.has(code)) {
+      this.metrics?.observeAttempt(spec.service, spec.operation, 'timeout', seconds);
+      return new UpstreamError({
+        service: spec.service,
+        operation: spec.operation,
+        code: UpstreamErrorCode.TIMEOUT,
+        retryable: true,
+        requestId,
+        detail: `no answer within ${Math.round(timeoutMs)} ms`,
+      });
+    }
+    this.metrics?.observeAttempt(spec.service, spec.operation, 'connection_error', seconds);
+    return new UpstreamError({
+      service: spec.service,
+      operation: spec.operation,
+      code: UpstreamErrorCode.CONNECTION_ERROR,
+      // an unknown error is more likely our bug than a flaky network: do not hammer
+      retryable: NETWORK_ERROR_CODES.has(code),
+      requestId,
+      detail: code || (err as Error).message,
+    });
+  }
+
+  private aborted(spec: CallSpec, requestId: string, attempts?: number): UpstreamError {
+    return new UpstreamError({
+      service: spec.service,
+      operation: spec.operation,
+      code: UpstreamErrorCode.ABORTED,
+      retryable: false,
+      requestId,
+      attempts,
+    });
+  }
+
+  private circuitOpen(spec: CallSpec, requestId: string): UpstreamError {
+    this.metrics?.observeAttempt(spec.service, spec.operation, 'circuit_open', null);
+    return new UpstreamError({
+      service: spec.service,
+      operation: spec.operation,
+      code: UpstreamErrorCode.CIRCUIT_OPEN,
+      // the runner may try again later; this call does not, it fails fast
+      retryable: true,
+      requestId,
+    });
+  }
+
+  private deadline(spec: CallSpec, requestId: string, detail: string): UpstreamError {
+    return new UpstreamError({
+      service: spec.service,
+      operation: spec.operation,
+      code: UpstreamErrorCode.DEADLINE_EXCEEDED,
+      retryable: true,
+      requestId,
+      detail,
+    });
+  }
+
+  breakerState(service: string): 'closed' | 'open' | 'half-open' | 'isolated' {
+    const state = this.runtime(service).breaker.state;
+    return ({ 0: 'closed', 1: 'open', 2: 'half-open', 3: 'isolated' } as const)[state];
+  }
+
+  /** in use now, waiting, and the most ever in use at once */
+  concurrency(service: string): {
+    inUse: number;
+    waiting: number;
+    maxInUse: number;
+    limit: number;
+  } {
+    const { limiter } = this.runtime(service);
+    return {
+      inUse: limiter.inUse,
+      waiting: limiter.waiting,
+      maxInUse: limiter.maxActive,
+      limit: limiter.limit,
+    };
+  }
+
+  serviceNames(): string[] {
+    return [...this.services.keys()];
+  }
+
+  private runtime(service: string): ServiceRuntime {
+    const svc = this.services.get(service);
+    if (!svc) throw new Error(`HttpCore: no service named ${service}`);
+    return svc;
+  }
+
+  /** Closes every pool; in-flight requests finish first. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.services.values()].map((s) => s.pool.close()));
+  }
+}
+
+function toGauge(state: CircuitState): BreakerStateValue {
+  if (state === CircuitState.Closed) return BreakerStateValue.CLOSED;
+  if (state === CircuitState.HalfOpen) return BreakerStateValue.HALF_OPEN;
+  return BreakerStateValue.OPEN;
+}
+
+function queryString(query: CallSpec['query']): string {
+  if (!query) return '';
+  let out = '';
+  for (const key of Object.keys(query)) {
+    const value = query[key];
+    if (value === undefined || value === null) continue;
+    out += `${out === '' ? '?' : '&'}${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`;
+  }
+  return out;
+}
