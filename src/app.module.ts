@@ -9,6 +9,7 @@ import { Env } from './config/env.schema';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { LeaderModule } from './leader/leader.module';
 
 const QUIET_PATHS = [
   '/api/v1/orchestrator/health/live',
@@ -43,6 +44,7 @@ export class AppModule {
         RedisModule,
         EventsModule,
         HealthModule,
+        LeaderModule,
       ],
       providers: [{ provide: Clock, useValue: options.clock ?? new SystemClock() }],
       exports: [Clock],

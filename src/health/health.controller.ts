@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { RedisConnection } from 'src/common/redis/redis.module';
 import { DatabaseProbe } from 'src/database/database.probe';
 import { AmqpConnection } from 'src/events/amqp-connection';
+import { LeaderElectionService } from 'src/leader/leader-election.service';
 
 @ApiTags('health')
 @Controller('health')
@@ -16,6 +17,7 @@ export class HealthController {
     private readonly database: DatabaseProbe,
     private readonly redis: RedisConnection,
     private readonly amqp: AmqpConnection,
+    private readonly leader: LeaderElectionService,
   ) {}
 
   @Get()
@@ -45,7 +47,19 @@ export class HealthController {
     summary: 'Readiness: database reachable and migrated; Redis and RabbitMQ when configured',
   })
   ready() {
-    return this.health.check(this.dependencyChecks());
+    return this.health.check([...this.dependencyChecks(), () => this.leaderCheck()]);
+  }
+
+  /**
+   * Informational: a follower is as ready as the leader (any instance runs tenant work),
+   * so this entry never fails readiness by itself; it says who schedules and, when
+   * nobody can, why (Redis down also fails the redis entry).
+   */
+  private leaderCheck() {
+    const { role, mode, reason, term, instanceId } = this.leader.status();
+    return this.indicators
+      .check('leader')
+      .up({ role, mode, reason, term, instance_id: instanceId });
   }
 
   private dependencyChecks() {
