@@ -52,12 +52,12 @@ describe(decideDeliveryAlerts.name, () => {
       ],
       [
         'window end + 2 h with a draft receipt',
-        endedAgo(min(120), { receipt: { status: 'draft', id: 'rcpt-7' } }),
+        endedAgo(min(120), { receipt: { status: 'draft', receipt_id: 'rcpt-7' } }),
         ['DELIVERY_OVERDUE', 'STOCK_RECEIPT_INCOMPLETE'],
       ],
       [
         'window end + 45 min with a draft receipt',
-        endedAgo(min(45), { receipt: { status: 'draft', id: 'rcpt-7' } }),
+        endedAgo(min(45), { receipt: { status: 'draft', receipt_id: 'rcpt-7' } }),
         ['DELIVERY_OVERDUE'],
       ],
       [
@@ -75,11 +75,11 @@ describe(decideDeliveryAlerts.name, () => {
       ['status received, window long past', endedAgo(min(300), { status: 'received' })],
       [
         'confirmed receipt, window long past',
-        endedAgo(min(300), { receipt: { status: 'confirmed', id: 'r' } }),
+        endedAgo(min(300), { receipt: { status: 'confirmed', receipt_id: 'r' } }),
       ],
       [
         'confirmed receipt, arriving soon',
-        order(min(60), { receipt: { status: 'confirmed', id: 'r' } }),
+        order(min(60), { receipt: { status: 'confirmed', receipt_id: 'r' } }),
       ],
       ['cancelled order', endedAgo(min(300), { status: 'cancelled' })],
     ])('%s gets nothing', (_case, po) => {
@@ -191,7 +191,7 @@ describe(decideDeliveryAlerts.name, () => {
     });
 
     it('overdue with a draft receipt reopens that draft', () => {
-      const po = endedAgo(min(50), { receipt: { status: 'draft', id: 'rcpt-9' } });
+      const po = endedAgo(min(50), { receipt: { status: 'draft', receipt_id: 'rcpt-9' } });
       const [alert] = decideDeliveryAlerts(po, NOW, []);
       expect(alert.type).toBe('DELIVERY_OVERDUE');
       expect(alert.smart_actions[1].metadata).toMatchObject({ mode: 'edit', receipt_id: 'rcpt-9' });
@@ -200,7 +200,7 @@ describe(decideDeliveryAlerts.name, () => {
     it.each<[string, TrackedPurchaseOrder, Record<string, unknown>]>([
       [
         'edit mode on the existing draft',
-        endedAgo(min(121), { receipt: { status: 'draft', id: 'rcpt-7' } }),
+        endedAgo(min(121), { receipt: { status: 'draft', receipt_id: 'rcpt-7' } }),
         { mode: 'edit', receipt_id: 'rcpt-7' },
       ],
       ['create mode when no draft exists', endedAgo(min(121)), { mode: 'create' }],

@@ -25,7 +25,7 @@ export interface TrackedPurchaseOrder {
   expected_delivery_date: string;
   /** ISO 8601 instants; null when the supplier gave only the expected time */
   delivery_window: { start: string; end: string } | null;
-  receipt: { status: ReceiptStatus; id?: string | null };
+  receipt: { status: ReceiptStatus; receipt_id?: string | null };
 }
 
 /** An alert already recorded for this order, as stored (see delivery-alert.repository.ts). */
@@ -220,7 +220,7 @@ function smartActionsFor(type: DeliveryAlertType, po: TrackedPurchaseOrder): Sma
     label: mode === 'edit' ? 'Complete the stock receipt' : 'Record the stock receipt',
     metadata:
       mode === 'edit'
-        ? { ...receiptTarget, mode, receipt_id: po.receipt.id ?? null }
+        ? { ...receiptTarget, mode, receipt_id: po.receipt.receipt_id ?? null }
         : { ...receiptTarget, mode },
   });
   // a draft means someone started the receipt: reopen it rather than start a second one

@@ -36,7 +36,7 @@ function po(
     line_items: [{}, {}],
     expected_delivery_date: at(startOffsetMs),
     delivery_window: { start: at(startOffsetMs), end: at(startOffsetMs + min(60)) },
-    receipt: receipt === 'draft' ? { status: 'draft', id: `r-${id}` } : { status: 'none' },
+    receipt: receipt === 'draft' ? { status: 'draft', receipt_id: `r-${id}` } : { status: 'none' },
   };
 }
 
