@@ -31,7 +31,7 @@ class FakeLock extends LeaderLock {
     return this.available;
   }
   describeUnavailability(): string {
-    return 'redis unreachable (reconnecting: connect ECONNREFUSED)';
+    return 'redis unreachable: connect ECONNREFUSED 127.0.0.1:6379';
   }
   acquire(ttlMs: number): Promise<AcquireOutcome> {
     this.calls.push(`acquire ${ttlMs}`);
@@ -307,7 +307,7 @@ describe(LeaderElectionService.name, () => {
       expect(service.status()).toEqual(
         expect.objectContaining({
           role: 'follower',
-          reason: 'redis unreachable (reconnecting: connect ECONNREFUSED)',
+          reason: 'redis unreachable: connect ECONNREFUSED 127.0.0.1:6379',
         }),
       );
     });

@@ -24,7 +24,7 @@ export interface LeaderStatus {
   hostname: string;
   mode: LeaderMode;
   role: LeaderRole;
-  /** Why this instance has its role: "holds the lock", "redis unreachable (...)", ... */
+  /** Why this instance has its role: "holds the lock", "redis unreachable: ...", ... */
   reason: string;
   term: string | null;
   since: Date | null;

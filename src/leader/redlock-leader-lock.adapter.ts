@@ -88,7 +88,10 @@ export class RedlockLeaderLock extends LeaderLock {
   }
 
   describeUnavailability(): string {
-    return `redis unreachable (${this.client.status}${this.lastError ? `: ${this.lastError}` : ''})`;
+    // no connection state in the text: it cycles during an outage and would re-log each time
+    return this.lastError
+      ? `redis unreachable: ${this.lastError}`
+      : `redis connection not ready yet (${this.client.status})`;
   }
 
   async acquire(ttlMs: number): Promise<AcquireOutcome> {

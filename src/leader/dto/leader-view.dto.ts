@@ -48,7 +48,8 @@ export class LeaderViewDto {
 
   @ApiProperty({
     example: 'another instance holds the lock',
-    description: "Why the answering instance has its role (e.g. 'redis unreachable (...)')",
+    description:
+      "Why the answering instance has its role (e.g. 'redis unreachable: connect ECONNREFUSED')",
   })
   reason: string;
 }
