@@ -43,7 +43,7 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /** Offsets are sampled this far either side of a wall time to see both sides of a transition. */
 const OFFSET_PROBE_MS = 14 * HOUR_MS;
-/** Larger than any clock change a zone has made (DST is 1 h, a few historical ones 2 h). */
+/** Longer than any clock change a zone makes (DST is 1 h, a few historical ones 2 h). */
 const MAX_DST_SHIFT_MS = 3 * HOUR_MS;
 const MAX_CATCH_UP_DEFAULT_MS = 6 * HOUR_MS;
 /** Guards against a pathological expression turning a bounded query into a long loop. */
@@ -155,8 +155,13 @@ export class CronTime {
   /** Every slot with after < at <= until (at most `limit`, a guard for huge ranges). */
   between(after: Date, until: Date, limit = 100_000): CronSlot[] {
     const untilMs = until.getTime();
-    // local time runs back at most an hour or two (autumn), so later wall times are later instants
-    const lastWall = wallOf(untilMs, this.zone) + MAX_DST_SHIFT_MS;
+    // the latest local time of any instant up to `until`: the offset may have been larger a
+    // little earlier (autumn: local time ran back), never by more than MAX_DST_SHIFT_MS ago
+    const maxOffset = Math.max(
+      this.zone.offset(untilMs),
+      this.zone.offset(untilMs - MAX_DST_SHIFT_MS),
+    );
+    const lastWall = untilMs + maxOffset * MINUTE_MS;
     const slots = this.collect(after, (found, wallMs) => found.length > limit || wallMs > lastWall);
     return slots.filter((s) => s.at.getTime() <= untilMs).slice(0, limit);
   }

@@ -1,0 +1,233 @@
+import type { Tenant } from 'src/clients/operation-registry';
+import { Clock } from 'src/common/time/clock';
+import {
+  LastRun,
+  ScheduledWorkflow,
+  ScheduleExecutions,
+  ScheduleTenants,
+  ScheduleUpdateRequest,
+  ScheduleWorkflows,
+  TenantFilter,
+} from '../scheduling.ports';
+
+/** In-memory stand-ins for the facades the scheduler calls, for unit tests. */
+
+export class FakeClock extends Clock {
+  constructor(private current: Date) {
+    super();
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  set(at: Date | string): void {
+    this.current = new Date(at);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export function scheduledWorkflow(overrides: Partial<ScheduledWorkflow> = {}): ScheduledWorkflow {
+  return {
+    id: '00000000-0000-4000-8000-000000000001',
+    workflowName: 'daily_operations',
+    cronExpression: '0 8 * * *',
+    timezone: 'Europe/Madrid',
+    isEnabled: true,
+    nextExecutionAt: null,
+    lastExecutionAt: null,
+    lastSuccessAt: null,
+    lastFailureAt: null,
+    perTenantTimezone: false,
+    calendar: { country: 'ES', region: 'MD' },
+    holidayPolicy: 'run',
+    weekendPolicy: 'run',
+    catchUpWindowSeconds: null,
+    overlapPolicy: 'skip',
+    version: 1,
+    updatedAt: new Date('2020-01-01T00:00:00Z'),
+    ...overrides,
+  };
+}
+
+/** Workflows with the facade's conditional-update semantics, including the term fence. */
+export class InMemoryScheduleWorkflows extends ScheduleWorkflows {
+  rows = new Map<string, ScheduledWorkflow>();
+  /** orchestrator_leader.term */
+  leaderTerm = '1';
+  updates: ScheduleUpdateRequest[][] = [];
+  failUpdate: Error | null = null;
+
+  add(workflow: ScheduledWorkflow): ScheduledWorkflow {
+    this.rows.set(workflow.id, { ...workflow });
+    return workflow;
+  }
+  row(id: string): ScheduledWorkflow {
+    return this.rows.get(id)!;
+  }
+  async listSchedulable(): Promise<ScheduledWorkflow[]> {
+    return [...this.rows.values()]
+      .filter((w) => w.isEnabled && w.cronExpression)
+      .map((w) => ({ ...w }));
+  }
+  async listAll(): Promise<ScheduledWorkflow[]> {
+    return [...this.rows.values()].map((w) => ({ ...w }));
+  }
+  async get(idOrName: string): Promise<ScheduledWorkflow> {
+    const found = [...this.rows.values()].find(
+      (w) => w.id === idOrName || w.workflowName === idOrName,
+    );
+    if (!found)
+      throw Object.assign(new Error(`Workflow "${idOrName}" not found`), {
+        code: 'WORKFLOW_NOT_FOUND',
+      });
+    return { ...found };
+  }
+  async claimSlot(args: {
+    workflowId: string;
+    slot: Date;
+    next: Date | null;
+    term: string;
+  }): Promise<boolean> {
+    const row = this.rows.get(args.workflowId);
+    if (
+      !row ||
+      row.nextExecutionAt?.getTime() !== args.slot.getTime() ||
+      args.term !== this.leaderTerm
+    ) {
+      return false;
+    }
+    row.nextExecutionAt = args.next;
+    row.lastExecutionAt = args.slot;
+    return true;
+  }
+  async initNextExecution(
+    workflowId: string,
+    next: Date | null,
+    expectedVersion: number,
+  ): Promise<boolean> {
+    const row = this.rows.get(workflowId);
+    if (!row || row.version !== expectedVersion) return false;
+    row.nextExecutionAt = next;
+    return true;
+  }
+  async updateSchedules(updates: ScheduleUpdateRequest[]): Promise<unknown> {
+    if (this.failUpdate) throw this.failUpdate;
+    this.updates.push(updates);
+    return updates;
+  }
+}
+
+export interface RecordedExecution {
+  workflowId: string;
+  scheduledFor: Date;
+  status: 'running' | 'completed' | 'skipped';
+  executionType: string;
+  reason?: string;
+  leaderTerm: string | null;
+  tenantFilter?: TenantFilter;
+  executionId: string;
+}
+
+/** Parent executions keyed by (workflow, scheduled_for), as the unique index keys them. */
+export class InMemoryScheduleExecutions extends ScheduleExecutions {
+  byKey = new Map<string, RecordedExecution>();
+  runInProgress = false;
+  failNext = 0;
+  private seq = 0;
+
+  private key(workflowId: string, at: Date) {
+    return `${workflowId}|${at.toISOString()}`;
+  }
+  get runs(): RecordedExecution[] {
+    return [...this.byKey.values()].filter((e) => e.status !== 'skipped');
+  }
+  get skips(): RecordedExecution[] {
+    return [...this.byKey.values()].filter((e) => e.status === 'skipped');
+  }
+  private maybeFail() {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('database unavailable');
+    }
+  }
+  async startRun(req: {
+    workflowId: string;
+    scheduledFor: Date;
+    executionType: string;
+    leaderTerm: string | null;
+    tenantFilter?: TenantFilter;
+  }): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
+    this.maybeFail();
+    const existing = this.byKey.get(this.key(req.workflowId, req.scheduledFor));
+    if (existing) return { outcome: 'duplicate', executionId: existing.executionId };
+    const executionId = `exec-${++this.seq}`;
+    this.byKey.set(this.key(req.workflowId, req.scheduledFor), {
+      ...req,
+      status: 'running',
+      executionId,
+    });
+    return { outcome: 'started', executionId };
+  }
+  async recordSkippedSlot(req: {
+    workflowId: string;
+    scheduledFor: Date;
+    reason: string;
+    leaderTerm: string | null;
+  }): Promise<void> {
+    this.maybeFail();
+    const key = this.key(req.workflowId, req.scheduledFor);
+    if (this.byKey.has(key)) return;
+    this.byKey.set(key, {
+      ...req,
+      status: 'skipped',
+      executionType: 'scheduled',
+      executionId: `exec-${++this.seq}`,
+    });
+  }
+  async hasRunInProgress(): Promise<boolean> {
+    return this.runInProgress;
+  }
+  async lastRun(workflowId: string): Promise<LastRun | null> {
+    const mine = [...this.byKey.values()].filter((e) => e.workflowId === workflowId);
+    const last = mine[mine.length - 1];
+    return last
+      ? {
+          executionId: last.executionId,
+          status: last.status,
+          executionType: last.executionType,
+          scheduledFor: last.scheduledFor,
+          startedAt: null,
+          completedAt: null,
+        }
+      : null;
+  }
+}
+
+export class FakeScheduleTenants extends ScheduleTenants {
+  failure: Error | null = null;
+  calls = 0;
+  constructor(public tenants: Tenant[] = []) {
+    super();
+  }
+  async listActiveTenants(): Promise<Tenant[]> {
+    this.calls++;
+    if (this.failure) throw this.failure;
+    return this.tenants.map((t) => ({ ...t }));
+  }
+}
+
+export function tenant(
+  id: string,
+  timezone: string,
+  region: { country: string; region?: string | null },
+): Tenant {
+  return {
+    id,
+    name: `bakery ${id}`,
+    status: 'active',
+    subscription_tier: 'starter',
+    timezone,
+    region,
+  };
+}

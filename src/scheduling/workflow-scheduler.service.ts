@@ -1,0 +1,468 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Tenant } from 'src/clients/operation-registry';
+import { Clock } from 'src/common/time/clock';
+import { LeaderGate } from 'src/leader/leader-gate';
+import { CronTimeError } from './cron-time';
+import {
+  ScheduleExecutions,
+  ScheduledWorkflow,
+  ScheduleTenants,
+  ScheduleWorkflows,
+} from './scheduling.ports';
+import {
+  ON_TIME_TOLERANCE_MS,
+  planDueEvents,
+  ScheduleUnit,
+  SlotAction,
+  SlotCalculator,
+  unitKey,
+} from './slot-planner';
+import { tenantFilterFor, unitsOfTenants } from './tenant-units';
+
+/** Tunables; the defaults serve production, tests shorten them. */
+export class SchedulerSettings {
+  /** Every instance re-reads the workflows this often, so API changes apply without restart. */
+  recheckMs = 2_000;
+  /** Six-field (seconds) crons: only for tests and the lateness benchmark. */
+  allowSecondsCron = false;
+  /** How long a tenant list is reused to compute per-tenant-timezone slots. */
+  tenantCacheMs = 60_000;
+  /** Start the loop at application bootstrap (tests drive tick() by hand instead). */
+  autoStart = true;
+
+  constructor(overrides: Partial<SchedulerSettings> = {}) {
+    Object.assign(this, overrides);
+  }
+}
+
+/** What one pass did, for tests, the benchmark and debug logs. */
+export interface TickReport {
+  workflows: number;
+  claimed: { workflowId: string; slot: Date; next: Date | null }[];
+  refused: { workflowId: string; slot: Date }[];
+  actions: (SlotAction & { workflowId: string; outcome: string })[];
+}
+
+interface PendingAction {
+  workflow: ScheduledWorkflow;
+  action: SlotAction;
+  attempts: number;
+}
+
+const TIMER_NAME = 'workflow-scheduler.next-slot';
+const INTERVAL_NAME = 'workflow-scheduler.recheck';
+
+/**
+ * Turns due cron slots into runs, on the leader only (ARCHITECTURE.md "How a slot becomes
+ * work", guarantees 1, 2 and 7).
+ *
+ * The schedule lives in PostgreSQL (`next_execution_at`); this class keeps no state that a
+ * restart or a failover could lose, beyond retrying its own hand-overs. Each pass reads the
+ * schedulable workflows and, for each one:
+ * - sets next_execution_at when it is null (new, enabled, or its cron/timezone changed);
+ * - when it is due, plans the due events (slot-planner.ts), claims them with one fenced
+ *   conditional update that also advances next_execution_at, and only then records skips
+ *   and starts the run through the executions facade (idempotent on the slot key).
+ * A pass runs every `recheckMs` and, in between, a timer wakes it at the nearest slot, so a
+ * slot fires within a few milliseconds of its time.
+ */
+@Injectable()
+export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WorkflowSchedulerService.name);
+  private currentTerm: string | null = null;
+  private leaderSince: Date | null = null;
+  private pending: PendingAction[] = [];
+  private calculators = new Map<string, { key: string; calculator: SlotCalculator | null }>();
+  private tenantCache: { atMs: number; tenants: Tenant[] } | null = null;
+  private interval: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private passing = false;
+  private passAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly leader: LeaderGate,
+    private readonly workflows: ScheduleWorkflows,
+    private readonly executions: ScheduleExecutions,
+    private readonly tenants: ScheduleTenants,
+    private readonly clock: Clock,
+    private readonly settings: SchedulerSettings,
+    @Optional() private readonly registry?: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.settings.autoStart) this.start();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stop();
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.interval = setInterval(() => void this.tick(), this.settings.recheckMs);
+    this.registry?.addInterval(INTERVAL_NAME, this.interval);
+    void this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.interval) {
+      clearInterval(this.interval);
+      if (this.registry?.doesExist('interval', INTERVAL_NAME))
+        this.registry.deleteInterval(INTERVAL_NAME);
+      this.interval = null;
+    }
+    this.clearTimer();
+  }
+
+  /**
+   * One pass. Never rejects and never overlaps itself: a call during a pass makes that pass
+   * run once more instead. Returns undefined on a follower.
+   */
+  async tick(): Promise<TickReport | undefined> {
+    if (this.passing) {
+      this.passAgain = true;
+      return undefined;
+    }
+    this.passing = true;
+    let report: TickReport | undefined;
+    try {
+      do {
+        this.passAgain = false;
+        report = await this.passAsLeader();
+      } while (this.passAgain && !this.stopped);
+    } finally {
+      this.passing = false;
+    }
+    return report;
+  }
+
+  /** The pass, through the leader gate: only the leader schedules, and its writes carry its term. */
+  private async passAsLeader(): Promise<TickReport | undefined> {
+    try {
+      const outcome = await this.leader.runIfLeader((term) => this.schedulePass(term));
+      if (outcome.ran) return outcome.value;
+      this.forgetLeadership();
+    } catch (err) {
+      this.logger.error({
+        msg: 'scheduling pass failed; retried on the next one',
+        error: (err as Error).message,
+      });
+    }
+    return undefined;
+  }
+
+  private async schedulePass(term: string): Promise<TickReport> {
+    const report: TickReport = { workflows: 0, claimed: [], refused: [], actions: [] };
+    const newTerm = term !== this.currentTerm;
+    if (newTerm) {
+      this.forgetLeadership();
+      this.currentTerm = term;
+      this.leaderSince = this.clock.now();
+      this.logger.log({ msg: 'scheduling as leader', term });
+    }
+    await this.retryPending(term, report);
+    const workflows = await this.workflows.listSchedulable();
+    report.workflows = workflows.length;
+    let wakeAt: number | null = null;
+    for (const workflow of workflows) {
+      try {
+        if (newTerm) await this.recoverLastClaim(workflow, term, report);
+        const next = await this.scheduleWorkflow(workflow, term, report);
+        if (next) wakeAt = wakeAt === null ? next.getTime() : Math.min(wakeAt, next.getTime());
+      } catch (err) {
+        this.logger.error({
+          msg: 'scheduling a workflow failed; retried on the next pass',
+          workflowId: workflow.id,
+          workflow: workflow.workflowName,
+          error: (err as Error).message,
+        });
+      }
+    }
+    this.armTimer(wakeAt);
+    return report;
+  }
+
+  /** Returns when this workflow next needs a pass (null: the periodic re-check is enough). */
+  private async scheduleWorkflow(
+    workflow: ScheduledWorkflow,
+    term: string,
+    report: TickReport,
+  ): Promise<Date | null> {
+    const calculator = await this.calculatorFor(workflow);
+    if (!calculator) return null;
+    const now = this.clock.now();
+    const cursor = workflow.nextExecutionAt;
+
+    if (!cursor) {
+      const next = calculator.nextEventAfter(now)?.at ?? null;
+      const stored = await this.workflows.initNextExecution(workflow.id, next, workflow.version);
+      if (stored)
+        this.logger.log({
+          msg: 'next slot set',
+          workflowId: workflow.id,
+          next: next?.toISOString(),
+        });
+      return stored ? next : null;
+    }
+
+    if (cursor > now) {
+      // the definition can make an earlier event appear (a tenant in a new zone, a calendar
+      // policy change); pull next_execution_at forward rather than miss it
+      const first = calculator.nextEventAfter(now)?.at;
+      if (
+        first &&
+        first < cursor &&
+        (await this.workflows.initNextExecution(workflow.id, first, workflow.version))
+      ) {
+        return first;
+      }
+      return cursor;
+    }
+
+    const runInProgress =
+      workflow.overlapPolicy === 'allow'
+        ? false
+        : await this.executions.hasRunInProgress(workflow.id);
+    const plan = planDueEvents({
+      calculator,
+      cursor,
+      now,
+      runInProgress,
+      leaderSince: this.leaderSince,
+    });
+    if (plan.claim) {
+      const claimed = await this.workflows.claimSlot({
+        workflowId: workflow.id,
+        ...plan.claim,
+        term,
+      });
+      if (!claimed) {
+        // another scheduler claimed it, or a newer term exists: either way not ours
+        report.refused.push({ workflowId: workflow.id, slot: plan.claim.slot });
+        this.logger.warn({
+          msg: 'slot claim refused',
+          workflowId: workflow.id,
+          slot: plan.claim.slot.toISOString(),
+          term,
+        });
+        return null;
+      }
+      report.claimed.push({ workflowId: workflow.id, ...plan.claim });
+    }
+    for (const action of plan.actions) await this.hand(workflow, action, term, report, 0);
+    // a buffered slot waits for the previous run: the periodic re-check looks again
+    return plan.buffered ? null : (plan.claim?.next ?? null);
+  }
+
+  /**
+   * At the start of a term: the previous leader may have died between claiming a slot and
+   * handing it to the engine (two statements). Its last claimed run, if still within the
+   * catch-up window, is handed over again; the engine's slot key makes this a no-op
+   * ('duplicate') when the run, or a skip record for it, exists. claimSlot records the slot
+   * it claimed in last_execution_at, so only slots that were really claimed qualify.
+   */
+  private async recoverLastClaim(
+    workflow: ScheduledWorkflow,
+    term: string,
+    report: TickReport,
+  ): Promise<void> {
+    const calculator = await this.calculatorFor(workflow);
+    const cursor = workflow.nextExecutionAt;
+    const claimed = workflow.lastExecutionAt;
+    if (!calculator || !cursor || !claimed || claimed >= cursor) return;
+    const now = this.clock.now();
+    const end = Math.min(cursor.getTime(), now.getTime()) - 1;
+    const { events } = calculator.eventsBetween(new Date(claimed.getTime() - 1), new Date(end));
+    const last = [...events].reverse().find((e) => e.kind === 'run');
+    if (
+      !last ||
+      now.getTime() - last.at.getTime() > Math.max(calculator.catchUpWindowMs, ON_TIME_TOLERANCE_MS)
+    ) {
+      return;
+    }
+    // a run in progress is most likely this slot's own; never start a second one beside it
+    if (workflow.overlapPolicy !== 'allow' && (await this.executions.hasRunInProgress(workflow.id)))
+      return;
+    const units = last.parts.map((p) => p.unit);
+    await this.hand(
+      workflow,
+      { kind: 'run', scheduledFor: last.at, executionType: 'catch_up', units },
+      term,
+      report,
+      0,
+    );
+  }
+
+  /** Records a skip or starts a run; a failure is kept and retried while this term lasts. */
+  private async hand(
+    workflow: ScheduledWorkflow,
+    action: SlotAction,
+    term: string,
+    report: TickReport,
+    attempts: number,
+  ): Promise<boolean> {
+    try {
+      let outcome: string;
+      if (action.kind === 'skip') {
+        await this.executions.recordSkippedSlot({
+          workflowId: workflow.id,
+          scheduledFor: action.scheduledFor,
+          reason: action.reason,
+          leaderTerm: term,
+        });
+        outcome = 'skipped';
+        this.logger.log({
+          msg: 'slot skipped',
+          workflowId: workflow.id,
+          workflow: workflow.workflowName,
+          scheduledFor: action.scheduledFor.toISOString(),
+          reason: action.reason,
+        });
+      } else {
+        const tenantFilter = workflow.perTenantTimezone
+          ? await this.tenantFilter(workflow, action.units)
+          : undefined;
+        const result = await this.executions.startRun({
+          workflowId: workflow.id,
+          scheduledFor: action.scheduledFor,
+          executionType: action.executionType,
+          leaderTerm: term,
+          ...(tenantFilter ? { tenantFilter } : {}),
+        });
+        outcome = result.outcome;
+        const latenessMs = this.clock.now().getTime() - action.scheduledFor.getTime();
+        const log = latenessMs > ON_TIME_TOLERANCE_MS ? this.logger.warn : this.logger.log;
+        log.call(this.logger, {
+          msg: result.outcome === 'started' ? 'slot started' : 'slot already had a run',
+          workflowId: workflow.id,
+          workflow: workflow.workflowName,
+          scheduledFor: action.scheduledFor.toISOString(),
+          executionType: action.executionType,
+          executionId: result.executionId,
+          latenessMs,
+        });
+      }
+      report.actions.push({ ...action, workflowId: workflow.id, outcome });
+      return true;
+    } catch (err) {
+      // the slot is claimed: dropping the hand-over would lose it, so keep it and retry
+      this.pending.push({ workflow, action, attempts: attempts + 1 });
+      (attempts % 10 === 0 ? this.logger.error : this.logger.warn).call(this.logger, {
+        msg: 'handing a claimed slot to the engine failed; retrying on the next pass',
+        workflowId: workflow.id,
+        scheduledFor: action.scheduledFor.toISOString(),
+        kind: action.kind,
+        attempts: attempts + 1,
+        error: (err as Error).message,
+      });
+      return false;
+    }
+  }
+
+  private async retryPending(term: string, report: TickReport): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) await this.hand(p.workflow, p.action, term, report, p.attempts);
+  }
+
+  /** A new term (or none): hand-overs of the old term are the next leader's to redo. */
+  private forgetLeadership(): void {
+    if (this.currentTerm !== null && this.pending.length > 0) {
+      this.logger.warn({
+        msg: 'leadership lost with hand-overs pending',
+        pending: this.pending.length,
+      });
+    }
+    this.currentTerm = null;
+    this.leaderSince = null;
+    this.pending = [];
+    this.clearTimer();
+  }
+
+  private async calculatorFor(workflow: ScheduledWorkflow): Promise<SlotCalculator | null> {
+    const units = await this.unitsFor(workflow);
+    const key = `${workflow.version}|${workflow.cronExpression}|${workflow.timezone}|${JSON.stringify(workflow.calendar)}|${workflow.holidayPolicy}|${workflow.weekendPolicy}|${workflow.catchUpWindowSeconds}|${workflow.overlapPolicy}|${units.map(unitKey).join(',')}`;
+    const cached = this.calculators.get(workflow.id);
+    if (cached?.key === key) return cached.calculator;
+    let calculator: SlotCalculator | null = null;
+    try {
+      calculator = new SlotCalculator(
+        { ...workflow, cronExpression: workflow.cronExpression ?? '' },
+        units,
+        { allowSeconds: this.settings.allowSecondsCron },
+      );
+    } catch (err) {
+      if (!(err instanceof CronTimeError)) throw err;
+      // validated at save time, so only a row written around the API gets here; once per version
+      this.logger.error({
+        msg: 'workflow not scheduled: its schedule is unusable',
+        workflowId: workflow.id,
+        workflow: workflow.workflowName,
+        version: workflow.version,
+        error: err.message,
+      });
+    }
+    this.calculators.set(workflow.id, { key, calculator });
+    return calculator;
+  }
+
+  private ownUnit(workflow: ScheduledWorkflow): ScheduleUnit {
+    return { timezone: workflow.timezone, calendar: workflow.calendar };
+  }
+
+  private async unitsFor(workflow: ScheduledWorkflow): Promise<ScheduleUnit[]> {
+    if (!workflow.perTenantTimezone) return [this.ownUnit(workflow)];
+    return unitsOfTenants(await this.activeTenants(false), this.ownUnit(workflow));
+  }
+
+  private async tenantFilter(workflow: ScheduledWorkflow, units: ScheduleUnit[]) {
+    return tenantFilterFor(units, await this.activeTenants(true), this.ownUnit(workflow));
+  }
+
+  /** The active tenants; a fresh list when asked (at fire time), a stale one if the service is down. */
+  private async activeTenants(fresh: boolean): Promise<Tenant[]> {
+    const nowMs = this.clock.now().getTime();
+    if (!fresh && this.tenantCache && nowMs - this.tenantCache.atMs < this.settings.tenantCacheMs) {
+      return this.tenantCache.tenants;
+    }
+    try {
+      const tenants = await this.tenants.listActiveTenants();
+      this.tenantCache = { atMs: nowMs, tenants };
+      return tenants;
+    } catch (err) {
+      if (!this.tenantCache) throw err;
+      this.logger.warn({
+        msg: 'tenant service unavailable; using the last tenant list',
+        ageMs: nowMs - this.tenantCache.atMs,
+        error: (err as Error).message,
+      });
+      return this.tenantCache.tenants;
+    }
+  }
+
+  /** Wakes a pass at the nearest slot when it comes before the next periodic re-check. */
+  private armTimer(wakeAtMs: number | null): void {
+    this.clearTimer();
+    if (wakeAtMs === null || this.stopped || !this.interval) return;
+    const delay = wakeAtMs - this.clock.now().getTime();
+    if (delay > this.settings.recheckMs) return;
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, delay));
+    this.registry?.addTimeout(TIMER_NAME, this.timer);
+  }
+
+  private clearTimer(): void {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    if (this.registry?.doesExist('timeout', TIMER_NAME)) this.registry.deleteTimeout(TIMER_NAME);
+    this.timer = null;
+  }
+}
