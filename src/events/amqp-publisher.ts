@@ -25,7 +25,9 @@ export class AmqpPublisher {
   private ready = false;
   private readonly readyListeners = new Set<() => void>();
 
-  constructor(@Inject(AmqpConnection) private readonly connection: AmqpConnection) {}
+  constructor(@Inject(AmqpConnection) private readonly connection: AmqpConnection) {
+    connection.manager?.on('disconnect', () => (this.ready = false));
+  }
 
   get isConfigured(): boolean {
     return this.connection.manager !== null;
@@ -35,7 +37,6 @@ export class AmqpPublisher {
   open(publishTimeoutMs: number, onReady: () => void): void {
     const manager = this.connection.manager;
     if (!manager || this.channel) return;
-    manager.on('disconnect', () => (this.ready = false));
     this.channel = manager.createChannel({
       name: 'outbox-relay',
       confirm: true,

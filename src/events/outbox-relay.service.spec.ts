@@ -176,6 +176,24 @@ describe(OutboxRelayService.name, () => {
       ]);
     });
 
+    it('never hands the broker a row for an exchange it does not declare', async () => {
+      repository.add(2);
+      repository.rows[0].exchange = 'somewhere_else';
+      build();
+
+      const result = await relay.relayBatch();
+
+      expect(result).toEqual({ claimed: 2, published: 1, failed: 1 });
+      expect(publisher.published.map((e) => e.exchange)).toEqual(['orchestrator']);
+      expect(repository.rows[0]).toEqual(
+        expect.objectContaining({
+          sent: false,
+          attempts: 1,
+          lastError: 'exchange "somewhere_else" is not one the relay declares',
+        }),
+      );
+    });
+
     it('records an attempt with the reason when the broker is not connected', async () => {
       repository.add(2);
       publisher.ready = false;

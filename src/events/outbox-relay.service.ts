@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import { AmqpPublisher } from './amqp-publisher';
+import { OUTBOX_EXCHANGES } from './event-contracts';
 import { DEFAULT_OUTBOX_BACKOFF, OutboxBackoff, outboxRetryDelayMs } from './outbox-backoff';
 import { OutboxMetrics } from './outbox-metrics';
 import { ClaimedOutboxRow, OutboxFailure, OutboxRepository } from './outbox.repository';
@@ -198,11 +199,16 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  private publish(row: ClaimedOutboxRow): Promise<void> {
+  private async publish(row: ClaimedOutboxRow): Promise<void> {
+    if (!OUTBOX_EXCHANGES.includes(row.exchange)) {
+      // enqueue refuses these; a row written some other way must not reach the broker,
+      // whose answer to an undeclared exchange is to close the channel for every event
+      throw new Error(`exchange "${row.exchange}" is not one the relay declares`);
+    }
     const eventId = typeof row.payload.event_id === 'string' ? row.payload.event_id : row.id;
     const eventType =
       typeof row.payload.event_type === 'string' ? row.payload.event_type : row.routingKey;
-    return this.publisher.publish({
+    await this.publisher.publish({
       exchange: row.exchange,
       routingKey: row.routingKey,
       eventId,

@@ -157,12 +157,16 @@ function outboxSuite(
   });
 
   describe(`relay queries on ${kind}`, () => {
-    // one transaction each, so created_at (the transaction's now()) orders them
+    // one transaction each; created_at is the transaction's now(), which PGlite's clock
+    // may repeat for transactions a microsecond apart, so the test spreads them out
     const enqueue = async (count: number) => {
       const ids: string[] = [];
       for (let i = 0; i < count; i++) {
         ids.push(...(await ds.transaction((tx) => outbox.enqueue(tx, [message(i)]))));
       }
+      await ds.query(
+        `UPDATE orchestrator_outbox SET created_at = now() - interval '1 hour' + (payload->>'n')::int * interval '1 second'`,
+      );
       return ids;
     };
     const byId = async (id: string) => (await rows()).find((r) => r.id === id)!;
@@ -216,15 +220,14 @@ function outboxSuite(
 
     it('reports the backlog: unsent rows and the age of the oldest', async () => {
       expect(await repository.backlog()).toEqual({ unsent: 0, oldestAgeSeconds: 0 });
-      await enqueue(3);
-      await ds.query(
-        `UPDATE orchestrator_outbox SET created_at = now() - interval '90 seconds' WHERE payload->>'n' = '0'`,
-      );
-      const claimed = await repository.claim(1, 0);
-      await repository.markSent([claimed[0].id]);
+      await enqueue(3); // created 3600, 3599 and 3598 s ago
+      const [oldest] = await repository.claim(1, 0);
+      await repository.markSent([oldest.id]);
       const backlog = await outbox.backlog();
+      expect(oldest.payload.n).toBe(0);
       expect(backlog.unsent).toBe(2);
-      expect(backlog.oldestAgeSeconds).toBeLessThan(60);
+      expect(backlog.oldestAgeSeconds).toBeGreaterThanOrEqual(3599);
+      expect(backlog.oldestAgeSeconds).toBeLessThan(3610);
     });
 
     it('serves the backlog as Prometheus gauges', async () => {
