@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/time/clock';
 import { RedisModule } from './common/redis/redis.module';
 import { ConfigModule } from './config/config.module';
@@ -10,6 +11,7 @@ import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { LeaderModule } from './leader/leader.module';
+import { PrometheusMetricsController } from './metrics/prometheus.controller';
 
 const QUIET_PATHS = [
   '/api/v1/orchestrator/health/live',
@@ -39,7 +41,12 @@ export class AppModule {
             redact: ['req.headers.authorization', 'req.headers.cookie'],
           },
         }),
-        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } }),
+        PrometheusModule.register({
+          path: '/metrics',
+          controller: PrometheusMetricsController,
+          defaultMetrics: { enabled: true },
+        }),
+        AuthModule,
         DatabaseModule,
         RedisModule,
         EventsModule,

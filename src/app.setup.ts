@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { describeSecurity } from './auth/openapi-security';
 import { AppErrorFilter } from './common/errors/app-error.filter';
 
 /** Flattens class-validator's tree into `{ field: 'steps[2].name', message }` entries. */
@@ -61,5 +62,6 @@ export function configureApp(app: INestApplication): void {
       .addBearerAuth()
       .build(),
   );
+  describeSecurity(document);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
 }

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { isValidCron, isValidTimezone } from 'src/common/time/validators';
 
 /**
@@ -41,6 +42,19 @@ const oneOf =
   <T extends string>(...values: T[]) =>
   (raw: string) =>
     values.includes(raw.trim().toLowerCase() as T) ? (raw.trim().toLowerCase() as T) : undefined;
+
+/** Environments often carry a PEM on one line with literal \\n; both forms are accepted. */
+const pemPublicKey = (raw: string) => {
+  const pem = raw.trim().replace(/\\n/g, '\n');
+  // createPublicKey would happily derive a public key from a private one: refuse it
+  if (pem.includes('PRIVATE KEY')) return undefined;
+  try {
+    createPublicKey(pem);
+    return pem;
+  } catch {
+    return undefined;
+  }
+};
 
 const httpUrl = isUrlWith(['http:', 'https:']);
 const serviceUrl = (name: string): VarSpec<string> => ({
@@ -212,6 +226,39 @@ export const ENV_SCHEMA = {
     accepted: 'an integer from 1 to 1000',
     default: '50',
     parse: integer(1, 1000),
+  },
+  AUTH_JWT_SECRET: {
+    description:
+      'Shared secret verifying HS256 bearer tokens; with no secret and no public key a one-off admin token is printed at start',
+    accepted: 'a string of at least 32 characters',
+    parse: (raw: string) => (raw.trim().length >= 32 ? raw.trim() : undefined),
+  },
+  AUTH_JWT_PUBLIC_KEY: {
+    description: 'PEM public key verifying RS256 bearer tokens (\\n escapes accepted)',
+    accepted: 'a PEM public key ("-----BEGIN PUBLIC KEY-----...")',
+    parse: pemPublicKey,
+  },
+  AUTH_JWT_ISSUER: {
+    description: 'When set, tokens must carry this iss',
+    accepted: 'any non-empty string',
+    parse: text,
+  },
+  AUTH_JWT_AUDIENCE: {
+    description: 'When set, tokens must carry this aud',
+    accepted: 'any non-empty string',
+    parse: text,
+  },
+  AUTH_CLOCK_SKEW_SECONDS: {
+    description: 'Clock difference tolerated when checking exp and nbf',
+    accepted: 'an integer from 0 to 300',
+    default: '30',
+    parse: integer(0, 300),
+  },
+  METRICS_REQUIRE_AUTH: {
+    description: 'GET /metrics (Prometheus) needs a viewer token',
+    accepted: 'true or false',
+    default: 'false',
+    parse: boolean,
   },
 } satisfies Record<string, VarSpec<unknown>>;
 

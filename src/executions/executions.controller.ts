@@ -19,6 +19,8 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { CurrentPrincipal, Roles } from 'src/auth/auth.decorators';
+import type { Principal } from 'src/auth/principal';
 import { ExecuteWorkflowDto, ListExecutionsQuery, PageQuery } from './dto/execution.dto';
 import { ExecutionsService } from './executions.service';
 
@@ -88,8 +90,12 @@ export class ExecutionsController {
     schema: { example: { execution_id: 'uuid', retry_of_execution_id: 'uuid', tenants: 3 } },
   })
   @ApiConflictResponse({ description: 'still running, or nothing failed' })
-  retry(@Param('execution_id', uuid('execution_id')) id: string) {
-    return this.executions.retry(id, null);
+  @Roles('operator')
+  retry(
+    @Param('execution_id', uuid('execution_id')) id: string,
+    @CurrentPrincipal() caller: Principal,
+  ) {
+    return this.executions.retry(id, caller.subjectId);
   }
 }
 
@@ -115,7 +121,13 @@ export class WorkflowRunsController {
     description: 'invalid body, or unknown/inactive tenant ids (each named)',
   })
   @ApiConflictResponse({ description: 'a run of this workflow is in progress' })
-  execute(@Param('workflow_id') id: string, @Body() dto: ExecuteWorkflowDto) {
-    return this.executions.executeManually(id, dto, null);
+  @Roles('operator')
+  execute(
+    @Param('workflow_id') id: string,
+    @Body() dto: ExecuteWorkflowDto,
+    @CurrentPrincipal() caller: Principal,
+  ) {
+    // triggered_by is a UUID column: the token subject, or its UUID v5 (src/auth/README.md)
+    return this.executions.executeManually(id, dto, caller.subjectId);
   }
 }

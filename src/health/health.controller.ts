@@ -1,12 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Public } from 'src/auth/auth.decorators';
 import { RedisConnection } from 'src/common/redis/redis.module';
 import { DatabaseProbe } from 'src/database/database.probe';
 import { AmqpConnection } from 'src/events/amqp-connection';
 import { LeaderElectionService } from 'src/leader/leader-election.service';
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   private readonly startedAt = Date.now();

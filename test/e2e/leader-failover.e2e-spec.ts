@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { authEnv, bearer } from '../utils/auth';
 import { ServiceProcess, freePort } from '../utils/service-process';
 import { SERVICES, describeWith } from '../utils/services';
 import { TcpProxy } from '../utils/tcp-proxy';
@@ -43,6 +44,7 @@ describeWith(['postgres', 'redis'], 'leader election across three service proces
       LEADER_LOCK_TTL_SECONDS: String(TTL_S),
       LEADER_HEARTBEAT_SECONDS: String(HEARTBEAT_S),
       RUN_MIGRATIONS: 'false',
+      ...authEnv(),
     };
     await Promise.all([startOne(), startOne(), startOne()]);
   });
@@ -64,7 +66,7 @@ describeWith(['postgres', 'redis'], 'leader election across three service proces
     const answers = await Promise.all(
       processes.map(async (process) => {
         try {
-          const res = await process.get(LEADER);
+          const res = await process.get(LEADER, bearer('viewer'));
           return res.status === 200 ? { process, view: res.body as LeaderView } : null;
         } catch {
           return null; // killed or not listening
@@ -213,6 +215,7 @@ describeWith(['postgres'], 'single-instance mode (no REDIS_URL)', () => {
       PORT: freePort(),
       DATABASE_URL: db.url,
       LOG_LEVEL: 'info',
+      ...authEnv(),
     }).start();
     await service.waitFor('/api/v1/orchestrator/health/ready');
   });
@@ -223,7 +226,7 @@ describeWith(['postgres'], 'single-instance mode (no REDIS_URL)', () => {
   });
 
   it('leads alone under a term and says so in GET /leader and in the log', async () => {
-    const { status, body } = await service.get(LEADER);
+    const { status, body } = await service.get(LEADER, bearer('viewer'));
 
     expect(status).toBe(200);
     expect(body).toEqual(
