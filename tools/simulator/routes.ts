@@ -58,6 +58,9 @@ export class BadRequest extends Error {
   }
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 export const errorBody = (code: string, message: string, field?: string) => ({
   error: field === undefined ? { code, message } : { code, message, field },
 });
@@ -196,6 +199,7 @@ export const ROUTES: RouteDef[] = [
       if (typeof body.auto_trigger !== 'boolean') {
         throw new BadRequest('auto_trigger', 'auto_trigger must be true or false');
       }
+      const threshold = typeof body.mape_threshold === 'number' ? body.mape_threshold : 30;
       const r = record!;
       const rng = dayRng(seed, r, 'evaluate', isoDate(nowMs));
       const poor: Array<{
@@ -211,7 +215,13 @@ export const ROUTES: RouteDef[] = [
         mapeSum += mape;
         const roll = rng();
         const reason =
-          mape > 30 ? reasons[0] : roll < 0.05 ? reasons[1] : roll < 0.08 ? reasons[2] : null;
+          mape > threshold
+            ? reasons[0]
+            : roll < 0.05
+              ? reasons[1]
+              : roll < 0.08
+                ? reasons[2]
+                : null;
         if (reason) {
           poor.push({
             product_id: productId(seed, r.index, p),
@@ -460,6 +470,8 @@ function notificationRoute(
           type,
           channels,
           status: 'queued',
+          // what the summary carried, so a test can see the earlier steps' results arrived
+          ...(isObject(body.summary) ? { summary_sections: Object.keys(body.summary).sort() } : {}),
         },
       };
     },

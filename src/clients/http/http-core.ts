@@ -525,11 +525,21 @@ export class HttpCore {
     return svc;
   }
 
-  /** Closes every pool; in-flight requests finish first. */
-  async close(): Promise<void> {
+  /**
+   * Closes every pool: in-flight requests get `graceMs` to finish, then their sockets are
+   * destroyed (a 300 s forecasting call must not hold a shutdown for 300 s).
+   */
+  async close(graceMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.services.values()].map((s) => s.pool.close()));
+    const pools = [...this.services.values()].map((s) => s.pool);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), graceMs);
+    });
+    const outcome = await Promise.race([Promise.all(pools.map((p) => p.close())), expired]);
+    clearTimeout(timer);
+    if (outcome === 'expired') await Promise.all(pools.map((p) => p.destroy()));
   }
 }
 

@@ -1,0 +1,197 @@
+import { Clock } from 'src/common/time/clock';
+import { ClientOperationRegistry, callOptions, summarize } from './client-operation-registry';
+import { ClientsError, ClientsErrorCode } from './clients.errors';
+import { OPERATION_NAMES, OperationContext } from './operation-registry';
+
+class FixedClock extends Clock {
+  constructor(private readonly at: Date) {
+    super();
+  }
+  now(): Date {
+    return this.at;
+  }
+}
+
+/** Records what each client method was asked, answers with a canned body. */
+function recordingClients() {
+  const calls: Array<{ method: string; args: unknown[] }> = [];
+  const client = (answers: Record<string, unknown>) =>
+    new Proxy(
+      {},
+      {
+        get:
+          (_, method: string) =>
+          (...args: unknown[]) => {
+            calls.push({ method, args });
+            return Promise.resolve(answers[method] ?? { ok: true });
+          },
+      },
+    ) as any;
+  return { calls, client };
+}
+
+const ctx = (overrides: Partial<OperationContext> = {}): OperationContext => ({
+  tenant: { id: 'tenant-1' },
+  executionId: 'exec-1',
+  runId: 'run-1',
+  stepName: 'step',
+  params: {},
+  previousResults: {},
+  signal: new AbortController().signal,
+  idempotencyKey: 'exec-1:step',
+  ...overrides,
+});
+
+describe(ClientOperationRegistry.name, () => {
+  const build = (answers: Record<string, unknown> = {}) => {
+    const { calls, client } = recordingClients();
+    const registry = new ClientOperationRegistry(
+      client(answers),
+      client(answers),
+      client(answers),
+      client(answers),
+      client(answers),
+      client(answers),
+      client(answers),
+      new FixedClock(new Date('2025-11-26T23:30:00Z')),
+    );
+    return { registry, calls };
+  };
+
+  it('has a handler for every operation name of the contract', () => {
+    const { registry } = build();
+    expect(registry.names().sort()).toEqual([...OPERATION_NAMES].sort());
+    expect(registry.has('forecasting.generate')).toBe(true);
+    expect(registry.has('forecasting.delete_everything')).toBe(false);
+  });
+
+  it('refuses an unknown operation with a coded error', async () => {
+    const { registry } = build();
+    await expect(registry.run('nope.nothing', ctx())).rejects.toEqual(
+      expect.objectContaining({ code: ClientsErrorCode.UNKNOWN_OPERATION }),
+    );
+  });
+
+  it('passes tenant, run id, idempotency key, signal and per-step overrides to the client', async () => {
+    const { registry, calls } = build();
+    const c = ctx({ params: { days_ahead: 5 }, timeoutSeconds: 12, retries: 2 });
+    await registry.run('forecasting.generate', c);
+    expect(calls).toEqual([
+      {
+        method: 'generate',
+        args: [
+          'tenant-1',
+          {
+            signal: c.signal,
+            idempotencyKey: 'exec-1:step',
+            correlationId: 'run-1',
+            timeoutMs: 12_000,
+            maxAttempts: 3,
+            daysAhead: 5,
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('refuses params that cannot make a valid request, naming them', async () => {
+    const { registry, calls } = build();
+    const err = await registry
+      .run('procurement.calculate_needs', ctx({ params: { days_ahead: 'fourteen' } }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientsError);
+    expect((err as ClientsError).message).toContain('params.days_ahead');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('sends the daily summary built from the earlier steps, dated in the tenant timezone', async () => {
+    const { registry, calls } = build();
+    await registry.run(
+      'notification.daily_summary',
+      ctx({
+        tenant: { id: 'tenant-1', timezone: 'Europe/Madrid' },
+        previousResults: {
+          generate_forecasts: { forecast_run_id: 'f', count: 168, products: 24 },
+          calculate_production: { schedule_id: 's', batches: 18 },
+        },
+      }),
+    );
+    expect(calls[0].method).toBe('sendDailySummary');
+    expect(calls[0].args[0]).toEqual({
+      tenant_id: 'tenant-1',
+      orchestration_run_id: 'run-1',
+      date: '2025-11-27', // 23:30 UTC is already the 27th in Madrid
+      summary: { forecasts: { count: 168, products: 24 }, production: { batches: 18 } },
+    });
+  });
+
+  it('retrains the products the evaluation flagged, and skips when there are none', async () => {
+    const { registry, calls } = build();
+    const flagged = {
+      evaluate_accuracy: { retrain_product_ids: ['p1', 'p2'], retraining_triggered: false },
+    };
+    await registry.run('training.retrain', ctx({ previousResults: flagged }));
+    expect(calls[0]).toEqual({
+      method: 'retrain',
+      args: ['tenant-1', ['p1', 'p2'], expect.objectContaining({ reason: 'weekly_evaluation' })],
+    });
+    const none = await registry.run(
+      'training.retrain',
+      ctx({ previousResults: { evaluate_accuracy: { retrain_product_ids: [] } } }),
+    );
+    expect(none).toEqual(expect.objectContaining({ skipped: true }));
+    const already = await registry.run(
+      'training.retrain',
+      ctx({
+        previousResults: {
+          e: { retrain_product_ids: ['p1'], retraining_triggered: true, training_job_id: 'j' },
+        },
+      }),
+    );
+    expect(already).toEqual(expect.objectContaining({ skipped: true, training_job_id: 'j' }));
+    expect(calls).toHaveLength(1);
+  });
+
+  it('keeps only the worst products of a validation in the step result', async () => {
+    const breakdown = Array.from({ length: 30 }, (_, i) => ({ product_id: `p${i}`, mape: i }));
+    const { registry } = build({
+      validate: { overall_mape: 12, accuracy_percentage: 88, product_breakdown: breakdown },
+    });
+    const result = await registry.run('forecasting.validate', ctx());
+    expect(result.products_in_breakdown).toBe(30);
+    expect(
+      (result.worst_products as Array<{ product_id: string }>).map((p) => p.product_id),
+    ).toEqual(['p29', 'p28', 'p27', 'p26', 'p25']);
+    expect(result).not.toHaveProperty('product_breakdown');
+  });
+});
+
+describe('callOptions', () => {
+  it('leaves the core defaults alone when the step overrides nothing', () => {
+    expect(callOptions(ctx())).toEqual(
+      expect.objectContaining({ timeoutMs: undefined, maxAttempts: undefined }),
+    );
+  });
+
+  it('reads retries as retries: 0 means one attempt', () => {
+    expect(callOptions(ctx({ retries: 0 })).maxAttempts).toBe(1);
+  });
+});
+
+describe('summarize', () => {
+  it('recognises each result by its shape, whatever the step is called', () => {
+    expect(
+      summarize({
+        a: { needs_count: 7, estimated_cost: 10.5 },
+        b: { projection_id: 'x', items_projected: 31, stockout_risks: [{}, {}] },
+        c: { overall_mape: 14.2, accuracy_percentage: 85.8, coverage_percentage: 96 },
+        d: 'not an object',
+        e: { something: 'else' },
+      }),
+    ).toEqual({
+      procurement: { needs_count: 7, estimated_cost: 10.5 },
+      inventory: { items_projected: 31, stockout_risks: 2 },
+      validation: { overall_mape: 14.2, accuracy_percentage: 85.8, coverage_percentage: 96 },
+    });
+  });
+});

@@ -1,0 +1,353 @@
+import { Injectable } from '@nestjs/common';
+import { DateTime } from 'luxon';
+import { Clock } from 'src/common/time/clock';
+import { AlertProcessorClient } from './alert-processor/alert-processor.client';
+import { ClientsError, ClientsErrorCode } from './clients.errors';
+import type {
+  DailySummary,
+  ForecastValidationResult,
+  RetrainingEvaluationOptions,
+} from './downstream.types';
+import { ForecastingClient } from './forecasting/forecasting.client';
+import { InventoryClient } from './inventory/inventory.client';
+import { NotificationClient } from './notification/notification.client';
+import {
+  OPERATION_NAMES,
+  OperationContext,
+  OperationHandler,
+  OperationName,
+  OperationRegistry,
+  OperationResult,
+} from './operation-registry';
+import { ProcurementClient } from './procurement/procurement.client';
+import { ProductionClient } from './production/production.client';
+import type { CallOptions } from './services';
+import { TrainingClient } from './training/training.client';
+
+/** Worst products kept in a validation step result: the rest is the forecasting service's data. */
+const VALIDATION_PRODUCTS_KEPT = 5;
+
+/**
+ * One handler per operation a workflow step may name: OperationContext in, client call,
+ * result out. Built once at boot; a missing handler is a boot failure, not a 3 a.m. one.
+ */
+@Injectable()
+export class ClientOperationRegistry extends OperationRegistry {
+  private readonly handlers: Record<OperationName, OperationHandler>;
+
+  constructor(
+    forecasting: ForecastingClient,
+    production: ProductionClient,
+    procurement: ProcurementClient,
+    inventory: InventoryClient,
+    notification: NotificationClient,
+    training: TrainingClient,
+    alerts: AlertProcessorClient,
+    private readonly clock: Clock,
+  ) {
+    super();
+    this.handlers = {
+      'forecasting.generate': async (ctx) =>
+        asResult(
+          await forecasting.generate(ctx.tenant.id, {
+            ...callOptions(ctx),
+            daysAhead: intParam(ctx, 'days_ahead', 7, 1, 90),
+          }),
+        ),
+      'forecasting.validate': async (ctx) =>
+        compactValidation(
+          await forecasting.validate(ctx.tenant.id, ctx.runId, {
+            ...callOptions(ctx),
+            date: dateParam(ctx, 'date'),
+          }),
+        ),
+      'forecasting.evaluate_and_retrain': async (ctx) =>
+        asResult(
+          await forecasting.evaluateAndRetrain(
+            ctx.tenant.id,
+            boolParam(ctx, 'auto_trigger', true),
+            { ...callOptions(ctx), thresholds: thresholds(ctx) },
+          ),
+        ),
+      'production.generate_schedule': async (ctx) =>
+        asResult(await production.generateSchedule(ctx.tenant.id, callOptions(ctx))),
+      'procurement.calculate_needs': async (ctx) =>
+        asResult(
+          await procurement.calculateNeeds(ctx.tenant.id, {
+            ...callOptions(ctx),
+            daysAhead: intParam(ctx, 'days_ahead', 14, 1, 90),
+          }),
+        ),
+      'inventory.project': async (ctx) =>
+        asResult(
+          await inventory.project(ctx.tenant.id, {
+            ...callOptions(ctx),
+            daysAhead: intParam(ctx, 'days_ahead', 14, 1, 90),
+          }),
+        ),
+      'notification.daily_summary': async (ctx) =>
+        asResult(
+          await notification.sendDailySummary(
+            {
+              tenant_id: ctx.tenant.id,
+              orchestration_run_id: ctx.runId,
+              ...(this.localDate(ctx) ? { date: this.localDate(ctx) } : {}),
+              summary: summarize(ctx.previousResults),
+            },
+            callOptions(ctx),
+          ),
+        ),
+      'notification.weekly_digest': async (ctx) =>
+        asResult(
+          await notification.sendWeeklyDigest(
+            {
+              tenant_id: ctx.tenant.id,
+              orchestration_run_id: ctx.runId,
+              ...(dateParam(ctx, 'week_start') ? { week_start: dateParam(ctx, 'week_start') } : {}),
+              summary: { ...summarize(ctx.previousResults) },
+            },
+            callOptions(ctx),
+          ),
+        ),
+      'notification.workflow_failure': async (ctx) =>
+        asResult(
+          await notification.sendWorkflowFailure(
+            {
+              tenant_id: ctx.tenant.id === '' ? null : ctx.tenant.id,
+              workflow_name: stringParam(ctx, 'workflow_name', true)!,
+              execution_id: stringParam(ctx, 'execution_id') ?? ctx.executionId,
+              orchestration_run_id: ctx.runId,
+              error_message: stringParam(ctx, 'error_message') ?? 'workflow failed',
+              ...(stringParam(ctx, 'failed_step')
+                ? { failed_step: stringParam(ctx, 'failed_step') }
+                : {}),
+              ...(ctx.params.tenants_affected !== undefined
+                ? { tenants_affected: intParam(ctx, 'tenants_affected', 1, 0, 10_000_000) }
+                : {}),
+            },
+            callOptions(ctx),
+          ),
+        ),
+      'training.retrain': async (ctx) => {
+        const fromEvaluation = evaluationOf(ctx.previousResults);
+        // the forecasting service already queued the retraining itself (auto_trigger)
+        if (ctx.params.product_ids === undefined && fromEvaluation?.retraining_triggered === true) {
+          return {
+            skipped: true,
+            reason: 'retraining already triggered by the evaluation',
+            training_job_id: fromEvaluation.training_job_id ?? null,
+            product_ids: [],
+          };
+        }
+        const productIds = productIdsParam(ctx) ?? fromEvaluation?.retrain_product_ids ?? [];
+        if (productIds.length === 0) {
+          return { skipped: true, reason: 'no products to retrain', product_ids: [] };
+        }
+        const reason =
+          stringParam(ctx, 'reason') ?? (fromEvaluation ? 'weekly_evaluation' : undefined);
+        return asResult(
+          await training.retrain(ctx.tenant.id, productIds, { ...callOptions(ctx), reason }),
+        );
+      },
+      'alert_processor.archive_resolved': async (ctx) =>
+        asResult(
+          await alerts.archiveResolved(
+            ctx.params.all_tenants === true ? null : ctx.tenant.id,
+            intParam(ctx, 'older_than_days', 30, 1, 3650),
+            callOptions(ctx),
+          ),
+        ),
+    };
+    for (const name of OPERATION_NAMES) {
+      if (typeof this.handlers[name] !== 'function')
+        throw new Error(`no handler for operation ${name}`);
+    }
+  }
+
+  names(): string[] {
+    return Object.keys(this.handlers);
+  }
+
+  has(name: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.handlers, name);
+  }
+
+  run(name: string, ctx: OperationContext): Promise<OperationResult> {
+    if (!this.has(name)) {
+      return Promise.reject(
+        new ClientsError(
+          ClientsErrorCode.UNKNOWN_OPERATION,
+          `no client implements operation ${name}`,
+        ),
+      );
+    }
+    return this.handlers[name as OperationName](ctx);
+  }
+
+  /** The tenant's local date, when the engine told us its timezone. */
+  private localDate(ctx: OperationContext): string | undefined {
+    const zone = ctx.tenant.timezone;
+    if (!zone) return undefined;
+    const date = DateTime.fromJSDate(this.clock.now()).setZone(zone);
+    return date.isValid ? (date.toISODate() ?? undefined) : undefined;
+  }
+}
+
+/** ctx → the HTTP core's per-call options; `retries` is retries, so attempts = retries + 1. */
+export function callOptions(ctx: OperationContext): CallOptions {
+  return {
+    signal: ctx.signal,
+    idempotencyKey: ctx.idempotencyKey,
+    correlationId: ctx.runId,
+    timeoutMs: ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : undefined,
+    maxAttempts: ctx.retries !== undefined ? ctx.retries + 1 : undefined,
+  };
+}
+
+const asResult = (value: object): OperationResult => value as OperationResult;
+
+const invalid = (ctx: OperationContext, message: string) =>
+  new ClientsError(ClientsErrorCode.INVALID_PARAMS, `step ${ctx.stepName}: ${message}`);
+
+function intParam(
+  ctx: OperationContext,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+): number {
+  const v = ctx.params[name];
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalid(ctx, `params.${name} must be an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function boolParam(ctx: OperationContext, name: string, def: boolean): boolean {
+  const v = ctx.params[name];
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'boolean') throw invalid(ctx, `params.${name} must be true or false`);
+  return v;
+}
+
+function stringParam(ctx: OperationContext, name: string, required = false): string | undefined {
+  const v = ctx.params[name];
+  if (v === undefined || v === null) {
+    if (required) throw invalid(ctx, `params.${name} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string' || v === '')
+    throw invalid(ctx, `params.${name} must be a non-empty string`);
+  return v;
+}
+
+function dateParam(ctx: OperationContext, name: string): string | undefined {
+  const v = stringParam(ctx, name);
+  if (v !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    throw invalid(ctx, `params.${name} must be a date YYYY-MM-DD`);
+  }
+  return v;
+}
+
+function productIdsParam(ctx: OperationContext): string[] | undefined {
+  const v = ctx.params.product_ids;
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((id) => typeof id === 'string' && id !== '')) {
+    throw invalid(ctx, 'params.product_ids must be a list of product ids');
+  }
+  return v as string[];
+}
+
+function thresholds(ctx: OperationContext): RetrainingEvaluationOptions {
+  const out: RetrainingEvaluationOptions = {};
+  for (const key of [
+    'lookback_days',
+    'mape_threshold',
+    'mape_increase_threshold',
+    'max_model_age_days',
+  ] as const) {
+    const v = ctx.params[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !(v >= 0))
+      throw invalid(ctx, `params.${key} must be a non-negative number`);
+    out[key] = v;
+  }
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
+/**
+ * The daily summary from what earlier steps returned, recognised by shape rather than by
+ * step name, so a renamed or reordered step still lands in the right place.
+ */
+export function summarize(previous: Record<string, unknown>): DailySummary {
+  const summary: DailySummary = {};
+  for (const value of Object.values(previous)) {
+    if (!isObject(value)) continue;
+    if ('forecast_run_id' in value && num(value.count) !== undefined) {
+      summary.forecasts = {
+        count: value.count as number,
+        products: num(value.products),
+        total_predicted_units: num(value.total_predicted_units),
+      };
+    } else if ('schedule_id' in value && num(value.batches) !== undefined) {
+      summary.production = {
+        batches: value.batches as number,
+        total_units: num(value.total_units),
+      };
+    } else if (num(value.needs_count) !== undefined) {
+      summary.procurement = {
+        needs_count: value.needs_count as number,
+        estimated_cost: num(value.estimated_cost),
+      };
+    } else if ('projection_id' in value && num(value.items_projected) !== undefined) {
+      summary.inventory = {
+        items_projected: value.items_projected as number,
+        stockout_risks: Array.isArray(value.stockout_risks) ? value.stockout_risks.length : 0,
+      };
+    } else if (
+      num(value.overall_mape) !== undefined &&
+      num(value.accuracy_percentage) !== undefined
+    ) {
+      summary.validation = {
+        overall_mape: value.overall_mape as number,
+        accuracy_percentage: value.accuracy_percentage as number,
+        coverage_percentage: num(value.coverage_percentage),
+      };
+    }
+  }
+  return JSON.parse(JSON.stringify(summary)) as DailySummary; // drops undefined fields
+}
+
+function evaluationOf(previous: Record<string, unknown>) {
+  for (const value of Object.values(previous)) {
+    if (isObject(value) && Array.isArray(value.retrain_product_ids)) {
+      return value as {
+        retrain_product_ids: string[];
+        retraining_triggered?: boolean;
+        training_job_id?: string | null;
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A step result is stored per tenant per day: keep the overall metrics and the few worst
+ * products, not the whole breakdown (the forecasting service keeps that).
+ */
+function compactValidation(result: ForecastValidationResult): OperationResult {
+  const { product_breakdown, ...overall } = result;
+  const worst = [...(product_breakdown ?? [])]
+    .sort((a, b) => b.mape - a.mape)
+    .slice(0, VALIDATION_PRODUCTS_KEPT);
+  return {
+    ...overall,
+    products_in_breakdown: product_breakdown?.length ?? 0,
+    worst_products: worst,
+  };
+}
