@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { LoggerModule } from 'nestjs-pino';
+import { ClientsModule } from './clients/clients.module';
 import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/time/clock';
 import { RedisModule } from './common/redis/redis.module';
@@ -48,6 +49,7 @@ export class AppModule {
         }),
         AuthModule,
         DatabaseModule,
+        ClientsModule,
         RedisModule,
         EventsModule,
         HealthModule,
