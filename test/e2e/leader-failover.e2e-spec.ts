@@ -107,12 +107,15 @@ describeWith(['postgres', 'redis'], 'leader election across three service proces
   }
 
   it('exactly one process reports itself leader, and all agree on who and which term', async () => {
-    const { process: leader, view } = await waitForLeader(10000);
+    const first = await waitForLeader(10000);
     await sleep(HEARTBEAT_S * 1000 * 2); // several renewals later, still the same one
     const all = await views();
 
     expect(all).toHaveLength(3);
-    expect(all.filter((a) => a.view.role === 'leader')).toHaveLength(1);
+    const leading = all.filter((a) => a.view.role === 'leader');
+    expect(leading).toHaveLength(1);
+    const { process: leader, view } = leading[0];
+    expect(view.instance_id).toBe(first.view.instance_id);
     for (const { view: v } of all) {
       expect(v).toEqual(
         expect.objectContaining({
