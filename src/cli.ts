@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './database/data-source';
+import { runDeliveryTrackingCommand } from './delivery-tracking/delivery-tracking.command';
 import { loadEnvOrExit } from './service';
 
 const USAGE = `Usage: node dist/cli.js <command>
@@ -8,6 +9,8 @@ const USAGE = `Usage: node dist/cli.js <command>
 Commands:
   migrate            apply pending database migrations and exit
   migrate:status     list migrations and whether each is applied
+  delivery-tracking  one delivery-tracking run over every active tenant (exit 0 done, 1 failed,
+                     3 refused: another run is active); last stdout line: JSON summary
 `;
 
 async function migrate(showOnly: boolean): Promise<number> {
@@ -38,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return migrate(false);
     case 'migrate:status':
       return migrate(true);
+    case 'delivery-tracking':
+      return runDeliveryTrackingCommand(loadEnvOrExit());
     case undefined:
     case '--help':
     case 'help':

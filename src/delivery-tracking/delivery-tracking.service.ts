@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
@@ -298,11 +299,12 @@ export class DeliveryTrackingService {
   private logAlert(tenantId: string, d: DeliveryAlertDecision): void {
     const po = d.context.po_number;
     switch (d.type) {
-      case 'DELIVERY_ARRIVING_SOON':
-        this.logger.log(
-          `Generated DELIVERY_ARRIVING_SOON for ${po} (delivery in ${formatMinutes(Number(d.context.minutes_until_delivery))}) tenant ${tenantId}`,
-        );
+      case 'DELIVERY_ARRIVING_SOON': {
+        const minutes = Number(d.context.minutes_until_delivery);
+        const when = minutes > 0 ? `delivery in ${formatMinutes(minutes)}` : 'delivery window open';
+        this.logger.log(`Generated DELIVERY_ARRIVING_SOON for ${po} (${when}) tenant ${tenantId}`);
         return;
+      }
       case 'DELIVERY_OVERDUE':
         this.logger.warn(
           `Generated DELIVERY_OVERDUE for ${po} (${d.context.delay_minutes} minutes late) tenant ${tenantId}`,
@@ -356,6 +358,8 @@ export class DeliveryTrackingService {
     external?: AbortSignal,
   ): { signal: AbortSignal; dispose: () => void; deadlineHit: () => boolean } {
     const controller = new AbortController();
+    // every tenant in flight listens to it (each HTTP call adds a listener): not a leak
+    setMaxListeners(this.config.get('DELIVERY_TRACKING_CONCURRENCY') * 4 + 16, controller.signal);
     let hit = false;
     const timer = setTimeout(
       () => {

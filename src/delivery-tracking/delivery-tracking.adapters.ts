@@ -1,0 +1,39 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ProcurementClient } from 'src/clients/procurement/procurement.client';
+import { TenantClient } from 'src/clients/tenant/tenant.client';
+import { TrackedPurchaseOrder } from './delivery-rules';
+import { DeliveryTenantSource, PurchaseOrderSource } from './delivery-tracking.ports';
+
+/** The ports bound to the downstream clients (their HTTP core retries, times out, limits). */
+@Injectable()
+export class TenantClientSource extends DeliveryTenantSource {
+  constructor(@Inject(TenantClient) private readonly client: TenantClient) {
+    super();
+  }
+
+  async listActiveTenantIds(signal: AbortSignal): Promise<string[]> {
+    const tenants = await this.client.listActiveTenants({ signal });
+    // the query asks for active ones; a service that ignores the filter must not widen the run
+    return tenants.filter((t) => t.status === 'active').map((t) => t.id);
+  }
+}
+
+@Injectable()
+export class ProcurementOrderSource extends PurchaseOrderSource {
+  constructor(@Inject(ProcurementClient) private readonly client: ProcurementClient) {
+    super();
+  }
+
+  listAwaitedOrders(
+    tenantId: string,
+    deliveryBefore: Date,
+    signal: AbortSignal,
+  ): Promise<TrackedPurchaseOrder[]> {
+    // approved and sent only: a received order gets no alert, so it need not travel
+    return this.client.listPurchaseOrdersForDelivery(
+      tenantId,
+      { deliveryBefore, statuses: ['approved', 'sent'] },
+      { signal },
+    );
+  }
+}
