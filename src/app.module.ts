@@ -9,6 +9,7 @@ import { RedisModule } from './common/redis/redis.module';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.schema';
 import { DatabaseModule } from './database/database.module';
+import { DeliveryTrackingModule } from './delivery-tracking/delivery-tracking.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { LeaderModule } from './leader/leader.module';
@@ -54,6 +55,7 @@ export class AppModule {
         EventsModule,
         HealthModule,
         LeaderModule,
+        DeliveryTrackingModule.register({ inProcessJob: true }),
       ],
       providers: [{ provide: Clock, useValue: options.clock ?? new SystemClock() }],
       exports: [Clock],
