@@ -10,6 +10,7 @@
  * PostgreSQL and Redis on 127.0.0.1 as the tests do; uses a fresh database and its own lock key.
  */
 import { randomBytes } from 'node:crypto';
+import { authEnv, bearer } from '../../test/utils/auth';
 import globalSetup from '../../test/utils/global-setup';
 import { ServiceProcess, freePort } from '../../test/utils/service-process';
 import { SERVICES } from '../../test/utils/services';
@@ -30,7 +31,7 @@ interface View {
 
 async function viewOf(p: ServiceProcess): Promise<View | null> {
   try {
-    const res = await p.get('/api/v1/orchestrator/leader');
+    const res = await p.get('/api/v1/orchestrator/leader', bearer('viewer'));
     return res.status === 200 ? (res.body as View) : null;
   } catch {
     return null;
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     LEADER_LOCK_TTL_SECONDS: String(TTL_S),
     LEADER_HEARTBEAT_SECONDS: String(HEARTBEAT_S),
     RUN_MIGRATIONS: 'false',
+    ...authEnv(),
   };
   let processes: ServiceProcess[] = [];
   const startOne = async () => {
