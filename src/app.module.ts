@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { LoggerModule } from 'nestjs-pino';
 import { ClientsModule } from './clients/clients.module';
+import { AuditModule } from './auth/audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/time/clock';
 import { RedisModule } from './common/redis/redis.module';
@@ -49,6 +50,7 @@ export class AppModule {
           defaultMetrics: { enabled: true },
         }),
         AuthModule,
+        AuditModule,
         DatabaseModule,
         ClientsModule,
         RedisModule,

@@ -8,8 +8,8 @@ import { BootstrapTokenAnnouncer } from './bootstrap-token.announcer';
 import { ConsoleOutput } from './console-output';
 
 /**
- * Authentication and roles for every route (a global guard), the audit trail of every
- * mutation, and the HTTP hardening that goes with them. Needs AppConfig and Clock (global).
+ * Authentication and roles for every route (a global guard) and the HTTP hardening that
+ * goes with them. Needs AppConfig and Clock (global). The audit trail is AuditModule.
  */
 @Global()
 @Module({

@@ -1,3 +1,4 @@
+import { AuditEntryEntity } from 'src/auth/audit/audit-entry.entity';
 import { DeliveryAlertEntity } from 'src/delivery-tracking/delivery-alert.entity';
 import { DeliveryRunEntity } from 'src/delivery-tracking/delivery-run.entity';
 import { OutboxEventEntity } from 'src/events/outbox-event.entity';
@@ -19,4 +20,5 @@ export const ENTITIES = [
   OutboxEventEntity,
   DeliveryAlertEntity,
   DeliveryRunEntity,
+  AuditEntryEntity,
 ];

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNotFoundResponse,
@@ -7,6 +7,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { noteAuditChange } from 'src/auth/audit/audit-change';
 import { UpdateWorkflowDto } from './dto/workflow.dto';
 import { WorkflowView } from './workflow.view';
 import { WorkflowsService } from './workflows.service';
@@ -50,8 +51,9 @@ export class WorkflowsController {
   async update(
     @Param('workflow_id') id: string,
     @Body() dto: UpdateWorkflowDto,
+    @Req() req: object,
   ): Promise<WorkflowView> {
-    return (await this.workflows.update(id, dto)).after;
+    return afterAudited(req, await this.workflows.update(id, dto));
   }
 
   @Post(':workflow_id/enable')
@@ -59,8 +61,8 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'Enable a workflow (its schedule resumes from the next slot)' })
   @ApiParam(ID_PARAM)
   @ApiOkResponse({ type: WorkflowView })
-  async enable(@Param('workflow_id') id: string): Promise<WorkflowView> {
-    return (await this.workflows.setEnabled(id, true)).after;
+  async enable(@Param('workflow_id') id: string, @Req() req: object): Promise<WorkflowView> {
+    return afterAudited(req, await this.workflows.setEnabled(id, true));
   }
 
   @Post(':workflow_id/disable')
@@ -68,7 +70,13 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'Disable a workflow (no new slots; running executions finish)' })
   @ApiParam(ID_PARAM)
   @ApiOkResponse({ type: WorkflowView })
-  async disable(@Param('workflow_id') id: string): Promise<WorkflowView> {
-    return (await this.workflows.setEnabled(id, false)).after;
+  async disable(@Param('workflow_id') id: string, @Req() req: object): Promise<WorkflowView> {
+    return afterAudited(req, await this.workflows.setEnabled(id, false));
   }
+}
+
+/** The audit row of this request gets both states; the caller gets the new one. */
+function afterAudited(req: object, change: { before: WorkflowView; after: WorkflowView }) {
+  noteAuditChange(req, change);
+  return change.after;
 }

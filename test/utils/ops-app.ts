@@ -1,0 +1,53 @@
+import { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { AppModule } from 'src/app.module';
+import { configureApp } from 'src/app.setup';
+import { Clock } from 'src/common/time/clock';
+import { validateEnv } from 'src/config/validate-env';
+import { authEnv } from './auth';
+
+export interface OpsApp {
+  app: INestApplication;
+  http: ReturnType<INestApplication['getHttpServer']>;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole application in this process (AppModule + configureApp, as main.ts builds it)
+ * on a given database, with AUTH_JWT_SECRET from test/utils/auth.ts. `imports` adds
+ * modules not yet wired into AppModule (importing one twice is harmless);
+ * `override` replaces providers (fakes for downstream services).
+ */
+export async function startOpsApp(opts: {
+  databaseUrl: string;
+  env?: Record<string, string>;
+  clock?: Clock;
+  imports?: ModuleMetadata['imports'];
+  override?: { provide: unknown; useValue: unknown }[];
+}): Promise<OpsApp> {
+  const env = validateEnv({
+    DATABASE_URL: opts.databaseUrl,
+    RUN_MIGRATIONS: 'false',
+    LOG_LEVEL: 'error',
+    ...authEnv(),
+    ...opts.env,
+  });
+  let builder = Test.createTestingModule({
+    imports: [AppModule.forRoot(env, { clock: opts.clock }), ...(opts.imports ?? [])],
+  });
+  for (const o of opts.override ?? []) {
+    builder = builder.overrideProvider(o.provide).useValue(o.useValue);
+  }
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication({ bufferLogs: true });
+  configureApp(app);
+  await app.init();
+  return {
+    app,
+    http: app.getHttpServer(),
+    dataSource: app.get(DataSource),
+    close: () => app.close(),
+  };
+}
