@@ -1,4 +1,5 @@
 import type { Tenant } from 'src/clients/operation-registry';
+import { AppError } from 'src/common/errors/app-error';
 import { Clock } from 'src/common/time/clock';
 import {
   LastRun,
@@ -77,10 +78,7 @@ export class InMemoryScheduleWorkflows extends ScheduleWorkflows {
     const found = [...this.rows.values()].find(
       (w) => w.id === idOrName || w.workflowName === idOrName,
     );
-    if (!found)
-      throw Object.assign(new Error(`Workflow "${idOrName}" not found`), {
-        code: 'WORKFLOW_NOT_FOUND',
-      });
+    if (!found) throw new AppError('WORKFLOW_NOT_FOUND', `Workflow "${idOrName}" not found`);
     return { ...found };
   }
   async claimSlot(args: {

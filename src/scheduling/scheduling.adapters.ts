@@ -1,0 +1,128 @@
+import type { ExecutionsService } from 'src/executions/executions.service';
+import type { TenantClient } from 'src/clients';
+import type { Tenant } from 'src/clients/operation-registry';
+import type { WorkflowView } from 'src/workflows/workflow.view';
+import type { WorkflowsService } from 'src/workflows/workflows.service';
+import {
+  LastRun,
+  ScheduledWorkflow,
+  ScheduleExecutions,
+  ScheduleTenants,
+  ScheduleUpdateRequest,
+  ScheduleWorkflows,
+  TenantFilter,
+} from './scheduling.ports';
+
+/**
+ * The ports bound to the real facades: one call each, so what the scheduler relies on is
+ * visible in one place. Type-only imports: SchedulingModule hands the instances in.
+ */
+
+export class WorkflowsFacadeAdapter extends ScheduleWorkflows {
+  constructor(private readonly workflows: WorkflowsService) {
+    super();
+  }
+  listSchedulable(): Promise<ScheduledWorkflow[]> {
+    return this.workflows.listSchedulable();
+  }
+  async listAll(): Promise<ScheduledWorkflow[]> {
+    return (await this.workflows.list()).map(fromView);
+  }
+  get(idOrName: string): Promise<ScheduledWorkflow> {
+    return this.workflows.get(idOrName);
+  }
+  claimSlot(args: {
+    workflowId: string;
+    slot: Date;
+    next: Date | null;
+    term: string;
+  }): Promise<boolean> {
+    return this.workflows.claimSlot(args);
+  }
+  initNextExecution(
+    workflowId: string,
+    next: Date | null,
+    expectedVersion: number,
+  ): Promise<boolean> {
+    return this.workflows.initNextExecution(workflowId, next, expectedVersion);
+  }
+  updateSchedules(updates: ScheduleUpdateRequest[]): Promise<unknown> {
+    return this.workflows.updateSchedules(updates);
+  }
+}
+
+function fromView(v: WorkflowView): ScheduledWorkflow {
+  return {
+    id: v.id,
+    workflowName: v.workflow_name,
+    cronExpression: v.cron_expression,
+    timezone: v.timezone,
+    isEnabled: v.is_enabled,
+    nextExecutionAt: v.next_execution_at,
+    lastExecutionAt: v.last_execution_at,
+    lastSuccessAt: v.last_success_at,
+    lastFailureAt: v.last_failure_at,
+    perTenantTimezone: v.per_tenant_timezone,
+    calendar: v.calendar,
+    holidayPolicy: v.holiday_policy as ScheduledWorkflow['holidayPolicy'],
+    weekendPolicy: v.weekend_policy as ScheduledWorkflow['weekendPolicy'],
+    catchUpWindowSeconds: v.catch_up_window_seconds,
+    overlapPolicy: v.overlap_policy as ScheduledWorkflow['overlapPolicy'],
+    version: v.version,
+    updatedAt: v.updated_at,
+  };
+}
+
+export class ExecutionsFacadeAdapter extends ScheduleExecutions {
+  constructor(private readonly executions: ExecutionsService) {
+    super();
+  }
+  async startRun(req: {
+    workflowId: string;
+    scheduledFor: Date;
+    executionType: 'scheduled' | 'catch_up' | 'backfill';
+    leaderTerm: string | null;
+    tenantFilter?: TenantFilter;
+  }): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
+    const { outcome, executionId } = await this.executions.startRun(req);
+    return { outcome, executionId };
+  }
+  recordSkippedSlot(req: {
+    workflowId: string;
+    scheduledFor: Date;
+    reason: string;
+    leaderTerm: string | null;
+  }) {
+    return this.executions.recordSkippedSlot(req);
+  }
+  hasRunInProgress(workflowId: string): Promise<boolean> {
+    return this.executions.hasRunInProgress(workflowId);
+  }
+  async lastRun(workflowId: string): Promise<LastRun | null> {
+    const { items } = await this.executions.list({
+      workflow: workflowId,
+      runs_only: 'true',
+      limit: 1,
+    });
+    const last = items[0];
+    return last
+      ? {
+          executionId: last.id,
+          status: last.status,
+          executionType: last.execution_type,
+          scheduledFor: last.scheduled_for,
+          startedAt: last.started_at,
+          completedAt: last.completed_at,
+        }
+      : null;
+  }
+}
+
+export class TenantClientAdapter extends ScheduleTenants {
+  constructor(private readonly client: TenantClient) {
+    super();
+  }
+  listActiveTenants(): Promise<Tenant[]> {
+    return this.client.listActiveTenants();
+  }
+}
