@@ -4,6 +4,8 @@ import { LoggerModule } from 'nestjs-pino';
 import request from 'supertest';
 import { configureApp } from 'src/app.setup';
 import { Clock } from 'src/common/time/clock';
+import { ConfigModule } from 'src/config/config.module';
+import { validateEnv } from 'src/config/validate-env';
 import { ScheduleController } from 'src/scheduling/schedule.controller';
 import { ScheduleService } from 'src/scheduling/schedule.service';
 import {
@@ -45,7 +47,10 @@ describe('schedule API', () => {
     ]);
     clock = new FakeClock(new Date('2026-01-05T06:00:00Z'));
     const moduleRef = await Test.createTestingModule({
-      imports: [LoggerModule.forRoot({ pinoHttp: { level: 'silent' } })],
+      imports: [
+        ConfigModule.forRoot(validateEnv({})),
+        LoggerModule.forRoot({ pinoHttp: { level: 'silent' } }),
+      ],
       controllers: [ScheduleController],
       providers: [
         ScheduleService,
