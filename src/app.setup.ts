@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { hardenHttp, isSwaggerEnabled } from './auth/http-hardening';
 import { describeSecurity } from './auth/openapi-security';
 import { AppErrorFilter } from './common/errors/app-error.filter';
 
@@ -34,6 +35,7 @@ export const API_PREFIX = 'api/v1/orchestrator';
 /** Everything main.ts and the e2e tests must configure the same way. */
 export function configureApp(app: INestApplication): void {
   app.useLogger(app.get(Logger));
+  hardenHttp(app);
   // Prometheus scrapes /metrics at the root, as every exporter does
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   app.useGlobalFilters(new AppErrorFilter());
@@ -53,15 +55,19 @@ export function configureApp(app: INestApplication): void {
       },
     }),
   );
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Bakery Orchestrator')
-      .setDescription('Schedules and runs the bakery platform daily, weekly and hourly workflows.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  describeSecurity(document);
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  if (isSwaggerEnabled(app)) {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Bakery Orchestrator')
+        .setDescription(
+          'Schedules and runs the bakery platform daily, weekly and hourly workflows.',
+        )
+        .setVersion('1')
+        .addBearerAuth()
+        .build(),
+    );
+    describeSecurity(document);
+    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  }
 }

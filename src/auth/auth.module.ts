@@ -1,11 +1,13 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
 import { AuthGuard } from './auth.guard';
 import { AuthSetup } from './auth-setup';
 import { BootstrapTokenAnnouncer } from './bootstrap-token.announcer';
 import { ConsoleOutput } from './console-output';
+import { MUTATIONS_THROTTLER, MutationThrottlerGuard } from './mutation-throttler.guard';
 
 /**
  * Authentication and roles for every route (a global guard) and the HTTP hardening that
@@ -13,11 +15,25 @@ import { ConsoleOutput } from './console-output';
  */
 @Global()
 @Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => [
+        {
+          name: MUTATIONS_THROTTLER,
+          ttl: 60_000,
+          limit: config.get('RATE_LIMIT_MUTATIONS_PER_MINUTE'),
+        },
+      ],
+    }),
+  ],
   providers: [
     ConsoleOutput,
     { provide: AuthSetup, inject: [AppConfig, Clock], useFactory: AuthSetup.fromConfig },
     BootstrapTokenAnnouncer,
+    // in this order: the throttler counts per authenticated subject
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: MutationThrottlerGuard },
   ],
   exports: [AuthSetup],
 })

@@ -260,6 +260,25 @@ export const ENV_SCHEMA = {
     default: 'false',
     parse: boolean,
   },
+  SWAGGER_ENABLED: {
+    description:
+      'Serve Swagger UI and the OpenAPI JSON; unset = on except when NODE_ENV=production',
+    accepted: 'true or false',
+    parse: boolean,
+  },
+  HTTP_BODY_LIMIT_KB: {
+    description: 'Largest request body accepted (JSON or form); bigger ones get 413',
+    accepted: 'an integer from 1 to 10240',
+    default: '100',
+    parse: integer(1, 10240),
+  },
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: {
+    description:
+      'Mutating requests (POST, PUT, PATCH, DELETE) one caller may make per minute on one instance; more get 429',
+    accepted: 'an integer from 1 to 100000',
+    default: '60',
+    parse: integer(1, 100000),
+  },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SCHEMA;

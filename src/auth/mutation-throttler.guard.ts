@@ -1,0 +1,37 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import { AuthError, AuthErrorCode } from './auth.errors';
+import type { Principal } from './principal';
+
+export const MUTATIONS_THROTTLER = 'mutations';
+
+/**
+ * Rate limit on mutating routes only (reads and probes are never throttled), counted per
+ * caller: the token subject when AuthGuard found one (it runs first), else the address.
+ * The counters live in this instance's memory, so with N replicas behind a balancer a
+ * caller gets up to N times the limit; that bounds accidents and scripts gone wild, which
+ * is what it is for, without a Redis round trip on every write.
+ */
+@Injectable()
+export class MutationThrottlerGuard extends ThrottlerGuard {
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const method = context.switchToHttp().getRequest<{ method: string }>().method.toUpperCase();
+    return ['GET', 'HEAD', 'OPTIONS'].includes(method);
+  }
+
+  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
+    const principal = req.principal as Principal | undefined;
+    return principal ? `sub:${principal.subject}` : `ip:${String(req.ip)}`;
+  }
+
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    throw new AuthError(
+      AuthErrorCode.RateLimited,
+      `more than ${detail.limit} changes in ${Math.round(detail.ttl / 1000)} s; retry in ${detail.timeToBlockExpire} s`,
+    ).toHttp();
+  }
+}
