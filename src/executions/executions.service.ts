@@ -17,7 +17,8 @@ import {
 import { ExecutionsRepository, NewParent } from './executions.repository';
 import { TenantDirectory } from './ports';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
-import { RunCompleter } from './runner/run-completer';
+import { ClosedRun, RunCompleter } from './runner/run-completer';
+import { FinishedStep, TenantRunner } from './runner/tenant-runner';
 import { orderTenants, tierPriority } from './tenant-order';
 
 export interface StartRunRequest {
@@ -51,7 +52,18 @@ export class ExecutionsService {
     private readonly dispatcher: ExecutionDispatcher,
     private readonly completer: RunCompleter,
     private readonly clock: Clock,
+    private readonly runner: TenantRunner,
   ) {}
+
+  /** Called with each run after its final status is committed (metrics, alerts). */
+  onRunClosed(listener: (run: ClosedRun) => void): void {
+    this.completer.onRunClosed(listener);
+  }
+
+  /** Called after each step attempt's outcome is written (step metrics, cost tracking). */
+  onStepFinished(listener: (step: FinishedStep) => void): void {
+    this.runner.onStepFinished(listener);
+  }
 
   async startRun(req: StartRunRequest): Promise<StartRunResult> {
     const workflow = await this.workflows.get(req.workflowId);
@@ -402,4 +414,4 @@ function selectTenants(all: Tenant[], filter?: StartRunRequest['tenantFilter']) 
   return { selected, skipped };
 }
 
-export type { ExecutionStatus };
+export type { ClosedRun, ExecutionStatus, FinishedStep };

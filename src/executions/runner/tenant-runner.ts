@@ -12,6 +12,21 @@ export type AbortReason = 'deadline' | 'shutdown' | 'lease-lost';
 
 type StepState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
+/** One step attempt's outcome, after it is durable (for metrics and cost tracking). */
+export interface FinishedStep {
+  executionId: string;
+  /** the run (parent execution) */
+  runId: string;
+  tenantId: string;
+  workflowName: string;
+  stepName: string;
+  operation: string;
+  status: 'completed' | 'failed';
+  durationMs: number;
+  /** downstream HTTP attempts the call made when the client says so (failures), else 1 */
+  calls: number;
+}
+
 export interface TenantRun {
   execution: ExecutionEntity;
   workflow: WorkflowEntity;
@@ -35,12 +50,28 @@ const MAX_ERROR_LENGTH = 2000;
 @Injectable()
 export class TenantRunner {
   private readonly logger = new Logger(TenantRunner.name);
+  private readonly stepListeners: ((step: FinishedStep) => void)[] = [];
 
   constructor(
     private readonly registry: OperationRegistry,
     private readonly writer: StateWriter,
     private readonly clock: Clock,
   ) {}
+
+  /** Called after each step attempt's outcome is written; a throwing listener is ignored. */
+  onStepFinished(listener: (step: FinishedStep) => void): void {
+    this.stepListeners.push(listener);
+  }
+
+  private notifyStep(step: FinishedStep): void {
+    for (const listener of this.stepListeners) {
+      try {
+        listener(step);
+      } catch (err) {
+        this.logger.warn(`step listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
 
   async run(run: TenantRun): Promise<{ final: FinalState; stepRows: StepRow[] } | null> {
     const { execution, workflow, signal } = run;
@@ -208,6 +239,21 @@ export class TenantRunner {
       startedAt,
       completedAt: this.clock.now(),
     });
+    const finished = (
+      status: FinishedStep['status'],
+      durationMs: number,
+      calls: number,
+    ): FinishedStep => ({
+      executionId: execution.id,
+      runId: execution.parentExecutionId ?? execution.id,
+      tenantId: execution.tenantId!,
+      workflowName: execution.workflowName,
+      stepName: step.name,
+      operation: step.operation,
+      status,
+      durationMs,
+      calls,
+    });
     const log = (level: LogRow['level'], message: string, data: unknown): LogRow => ({
       executionId: execution.id,
       stepName: step.name,
@@ -243,6 +289,7 @@ export class TenantRunner {
       });
       results[step.name] = result;
       state.set(step.name, 'completed');
+      this.notifyStep(finished('completed', durationMs, 1));
     } catch (err) {
       if (run.signal.aborted) {
         state.set(step.name, 'cancelled');
@@ -251,6 +298,8 @@ export class TenantRunner {
       const message = describe(err);
       errors.set(step.name, message);
       state.set(step.name, 'failed');
+      const durationMs = this.clock.now().getTime() - startedAt.getTime();
+      const attempts = (err as { attempts?: unknown } | null)?.attempts;
       try {
         await this.writer.write({
           steps: [stepRow('failed', null, message)],
@@ -267,6 +316,9 @@ export class TenantRunner {
           `could not record failure of ${step.name} for ${execution.id}: ${(writeErr as Error).message}`,
         );
       }
+      this.notifyStep(
+        finished('failed', durationMs, typeof attempts === 'number' && attempts > 0 ? attempts : 1),
+      );
     }
   }
 }
