@@ -120,14 +120,16 @@ describeWith(['postgres', 'redis'], 'leader election on Redis and PostgreSQL', (
     return instance;
   }
 
+  /** Who leads now; every look also counts towards maxSimultaneousLeaders. */
   function leaders(): Instance[] {
-    return instances.filter((i) => i.service.isLeader());
+    const found = instances.filter((i) => i.service.isLeader());
+    maxSimultaneousLeaders = Math.max(maxSimultaneousLeaders, found.length);
+    return found;
   }
 
   function sampleLeaders(): void {
-    sampler = setInterval(() => {
-      maxSimultaneousLeaders = Math.max(maxSimultaneousLeaders, leaders().length);
-    }, 10);
+    maxSimultaneousLeaders = 0;
+    sampler = setInterval(() => leaders(), 10);
   }
 
   async function recordedTerm(): Promise<string> {
