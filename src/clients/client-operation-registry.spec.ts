@@ -166,6 +166,59 @@ describe(ClientOperationRegistry.name, () => {
   });
 });
 
+describe('validateParams', () => {
+  const { registry } = (() => {
+    const { client } = recordingClients();
+    return {
+      registry: new ClientOperationRegistry(
+        client({}),
+        client({}),
+        client({}),
+        client({}),
+        client({}),
+        client({}),
+        client({}),
+        new FixedClock(new Date()),
+      ),
+    };
+  })();
+
+  it('accepts the params of the built-in workflows', () => {
+    expect(registry.validateParams('forecasting.generate', { days_ahead: 7 })).toEqual([]);
+    expect(
+      registry.validateParams('forecasting.evaluate_and_retrain', {
+        auto_trigger: false,
+        lookback_days: 30,
+        mape_threshold: 30,
+        mape_increase_threshold: 5,
+        max_model_age_days: 30,
+      }),
+    ).toEqual([]);
+    expect(
+      registry.validateParams('alert_processor.archive_resolved', { older_than_days: 30 }),
+    ).toEqual([]);
+    expect(registry.validateParams('notification.daily_summary', {})).toEqual([]);
+  });
+
+  it('names every bad or unknown param', () => {
+    expect(
+      registry.validateParams('procurement.calculate_needs', { days_ahead: 0, colour: 'red' }),
+    ).toEqual([
+      'params.colour is not accepted by procurement.calculate_needs (accepted: days_ahead)',
+      'params.days_ahead must be an integer from 1 to 90',
+    ]);
+    expect(registry.validateParams('production.generate_schedule', { days_ahead: 7 })).toEqual([
+      'params.days_ahead is not accepted: production.generate_schedule takes no params',
+    ]);
+    expect(registry.validateParams('training.retrain', { product_ids: 'p1' })).toEqual([
+      'params.product_ids must be a list of product ids',
+    ]);
+    expect(registry.validateParams('nope.nothing', {})).toEqual([
+      'no client implements operation nope.nothing',
+    ]);
+  });
+});
+
 describe('callOptions', () => {
   it('leaves the core defaults alone when the step overrides nothing', () => {
     expect(callOptions(ctx())).toEqual(

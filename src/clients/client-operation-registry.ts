@@ -27,6 +27,64 @@ import { TrainingClient } from './training/training.client';
 /** Worst products kept in a validation step result: the rest is the forecasting service's data. */
 const VALIDATION_PRODUCTS_KEPT = 5;
 
+/** The params each operation reads; anything else in a step is refused at save time. */
+const ACCEPTED_PARAMS: Record<OperationName, readonly string[]> = {
+  'forecasting.generate': ['days_ahead'],
+  'forecasting.validate': ['date'],
+  'forecasting.evaluate_and_retrain': [
+    'auto_trigger',
+    'lookback_days',
+    'mape_threshold',
+    'mape_increase_threshold',
+    'max_model_age_days',
+  ],
+  'production.generate_schedule': [],
+  'procurement.calculate_needs': ['days_ahead'],
+  'inventory.project': ['days_ahead'],
+  'notification.daily_summary': [],
+  'notification.weekly_digest': ['week_start'],
+  'notification.workflow_failure': [
+    'workflow_name',
+    'error_message',
+    'failed_step',
+    'execution_id',
+    'tenants_affected',
+  ],
+  'training.retrain': ['product_ids', 'reason'],
+  'alert_processor.archive_resolved': ['older_than_days', 'all_tenants'],
+};
+
+/** Reads every param an operation uses, throwing the ClientsError its handler would. */
+const PARAM_CHECKS: Record<OperationName, (ctx: OperationContext) => void> = {
+  'forecasting.generate': (ctx) => intParam(ctx, 'days_ahead', 7, 1, 90),
+  'forecasting.validate': (ctx) => dateParam(ctx, 'date'),
+  'forecasting.evaluate_and_retrain': (ctx) => {
+    boolParam(ctx, 'auto_trigger', true);
+    thresholds(ctx);
+  },
+  'production.generate_schedule': () => undefined,
+  'procurement.calculate_needs': (ctx) => intParam(ctx, 'days_ahead', 14, 1, 90),
+  'inventory.project': (ctx) => intParam(ctx, 'days_ahead', 14, 1, 90),
+  'notification.daily_summary': () => undefined,
+  'notification.weekly_digest': (ctx) => dateParam(ctx, 'week_start'),
+  'notification.workflow_failure': (ctx) => {
+    for (const key of ['error_message', 'failed_step', 'execution_id']) stringParam(ctx, key);
+    if (ctx.params.tenants_affected !== undefined) {
+      intParam(ctx, 'tenants_affected', 1, 0, 10_000_000);
+    }
+    // workflow_name is required at run time; a step may leave it to the engine to fill in
+    if (ctx.params.workflow_name !== undefined) stringParam(ctx, 'workflow_name');
+  },
+  'training.retrain': (ctx) => {
+    productIdsParam(ctx);
+    stringParam(ctx, 'reason');
+  },
+  'alert_processor.archive_resolved': (ctx) => {
+    intParam(ctx, 'older_than_days', 30, 1, 3650);
+    if (ctx.params.all_tenants !== undefined) boolParam(ctx, 'all_tenants', false);
+  },
+};
+
 /**
  * One handler per operation a workflow step may name: OperationContext in, client call,
  * result out. Built once at boot; a missing handler is a boot failure, not a 3 a.m. one.
@@ -182,6 +240,40 @@ export class ClientOperationRegistry extends OperationRegistry {
       );
     }
     return this.handlers[name as OperationName](ctx);
+  }
+
+  /** Save-time check: unknown params and params the handler would refuse, each named. */
+  override validateParams(name: string, params: Record<string, unknown>): string[] {
+    if (!this.has(name)) return [`no client implements operation ${name}`];
+    const operation = name as OperationName;
+    const accepted = ACCEPTED_PARAMS[operation];
+    const problems = Object.keys(params)
+      .filter((key) => !accepted.includes(key))
+      .map((key) =>
+        accepted.length === 0
+          ? `params.${key} is not accepted: ${name} takes no params`
+          : `params.${key} is not accepted by ${name} (accepted: ${accepted.join(', ')})`,
+      );
+    const probe: OperationContext = {
+      tenant: { id: 'validation' },
+      executionId: 'validation',
+      runId: 'validation',
+      stepName: 'validation',
+      params,
+      previousResults: {},
+      signal: new AbortController().signal,
+      idempotencyKey: 'validation',
+    };
+    // each reader throws on its first problem; run them one param at a time to list all
+    for (const key of Object.keys(params).filter((k) => accepted.includes(k))) {
+      try {
+        PARAM_CHECKS[operation]({ ...probe, params: { [key]: params[key] } });
+      } catch (err) {
+        if (!(err instanceof ClientsError)) throw err;
+        problems.push(err.message.replace(/^step validation: /, ''));
+      }
+    }
+    return problems;
   }
 
   /** The tenant's local date, when the engine told us its timezone. */

@@ -61,4 +61,10 @@ export abstract class OperationRegistry {
   abstract has(name: string): boolean;
   /** Throws UpstreamError on failure (with `retryable`), never anything else for HTTP problems. */
   abstract run(name: string, ctx: OperationContext): Promise<OperationResult>;
+  /**
+   * Save-time check of a step's params (added after the first contract, hence optional):
+   * one message per problem, each naming the field (`params.days_ahead must be ...`); empty
+   * when the params would make a valid request. ClientOperationRegistry implements it.
+   */
+  validateParams?(name: string, params: Record<string, unknown>): string[];
 }
