@@ -14,6 +14,7 @@ import { DeliveryTrackingModule } from './delivery-tracking/delivery-tracking.mo
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { LeaderModule } from './leader/leader.module';
+import { SchedulingModule } from './scheduling/scheduling.module';
 import { PrometheusMetricsController } from './metrics/prometheus.controller';
 
 const QUIET_PATHS = [
@@ -57,6 +58,7 @@ export class AppModule {
         EventsModule,
         HealthModule,
         LeaderModule,
+        SchedulingModule,
         DeliveryTrackingModule.register({ inProcessJob: true }),
       ],
       providers: [{ provide: Clock, useValue: options.clock ?? new SystemClock() }],
