@@ -69,7 +69,6 @@ function fromView(v: WorkflowView): ScheduledWorkflow {
     catchUpWindowSeconds: v.catch_up_window_seconds,
     overlapPolicy: v.overlap_policy as ScheduledWorkflow['overlapPolicy'],
     version: v.version,
-    updatedAt: v.updated_at,
   };
 }
 

@@ -25,7 +25,6 @@ export interface ScheduledWorkflow {
   catchUpWindowSeconds: number | null;
   overlapPolicy: OverlapPolicy;
   version: number;
-  updatedAt: Date;
 }
 
 /** The workflows module's facade (WorkflowsService). */

@@ -80,7 +80,7 @@ describeWith(['postgres'], 'scheduling in the running service', () => {
   it('sets the next slot of the built-in workflows and shows it in GET /schedule', async () => {
     const daily = await eventually(async () => {
       const e = await entry('daily_operations');
-      return e?.next_execution_at && e;
+      return e?.next_execution_at ? e : undefined;
     }, 15_000);
     expect(daily.cron_expression).toBe('0 8 * * *');
     expect(daily.next_run?.local).toMatch(/T08:00:00\+0[12]:00$/);

@@ -46,7 +46,6 @@ export function scheduledWorkflow(overrides: Partial<ScheduledWorkflow> = {}): S
     catchUpWindowSeconds: null,
     overlapPolicy: 'skip',
     version: 1,
-    updatedAt: new Date('2020-01-01T00:00:00Z'),
     ...overrides,
   };
 }
