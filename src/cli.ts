@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './database/data-source';
 import { runDeliveryTrackingCommand } from './delivery-tracking/delivery-tracking.command';
+import { runRollupCommand } from './metrics/rollup.command';
 import { loadEnvOrExit } from './service';
 
 const USAGE = `Usage: node dist/cli.js <command>
@@ -11,6 +12,8 @@ Commands:
   migrate:status     list migrations and whether each is applied
   delivery-tracking  one delivery-tracking run over every active tenant (exit 0 done, 1 failed,
                      3 refused: another run is active); last stdout line: JSON summary
+  metrics:rollup --from YYYY-MM-DD --to YYYY-MM-DD
+                     recompute the daily rollup (orchestrator_metrics) of those local dates
 `;
 
 async function migrate(showOnly: boolean): Promise<number> {
@@ -43,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
       return migrate(true);
     case 'delivery-tracking':
       return runDeliveryTrackingCommand(loadEnvOrExit());
+    case 'metrics:rollup':
+      return runRollupCommand(argv.slice(1), loadEnvOrExit(), (line) =>
+        process.stdout.write(`${line}\n`),
+      );
     case undefined:
     case '--help':
     case 'help':

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { isValidCron, isValidTimezone } from 'src/common/time/validators';
+import { parseDeadlines } from 'src/metrics/alerts/deadline-spec';
 
 /**
  * One environment variable: how to read it, its default, and what is accepted.
@@ -34,6 +35,11 @@ const boolean = (raw: string) => {
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   return undefined;
 };
+
+const decimal = (min: number, max: number) => (raw: string) =>
+  /^\d+(\.\d+)?$/.test(raw.trim()) && Number(raw) >= min && Number(raw) <= max
+    ? Number(raw)
+    : undefined;
 
 const cron = (raw: string) => (isValidCron(raw) ? raw.trim() : undefined);
 const timezone = (raw: string) => (isValidTimezone(raw) ? raw : undefined);
@@ -278,6 +284,58 @@ export const ENV_SCHEMA = {
     accepted: 'an integer from 1 to 100000',
     default: '60',
     parse: integer(1, 100000),
+  },
+  METRICS_ROLLUP_CRON: {
+    description:
+      'When the leader writes the daily rollup (yesterday and today so far) into orchestrator_metrics, in DEFAULT_TIMEZONE',
+    accepted: 'a five-field cron expression such as "15 0 * * *"',
+    default: '15 0 * * *',
+    parse: cron,
+  },
+  COST_PER_DOWNSTREAM_CALL_EUR: {
+    description: 'Price of one downstream call, for cost tracking',
+    accepted: 'a decimal number from 0 to 1000 such as 0.002',
+    default: '0.002',
+    parse: decimal(0, 1000),
+  },
+  COST_PER_CPU_SECOND_EUR: {
+    description: 'Price of one second of orchestrator CPU time, for cost tracking',
+    accepted: 'a decimal number from 0 to 1000 such as 0.00002',
+    default: '0.00002',
+    parse: decimal(0, 1000),
+  },
+  ALERT_CONSECUTIVE_FAILURES: {
+    description: "A workflow's consecutive failed runs that raise an alert",
+    accepted: 'an integer from 1 to 100',
+    default: '3',
+    parse: integer(1, 100),
+  },
+  ALERT_SLOW_RUN_FACTOR: {
+    description:
+      "A run taking longer than this many times the workflow's median duration (last 14 runs) raises an alert",
+    accepted: 'a decimal number from 1 to 100 such as 2',
+    default: '2',
+    parse: decimal(1, 100),
+  },
+  DEAD_MANS_SWITCH_GRACE_SECONDS: {
+    description:
+      'An enabled workflow with no completed run for longer than its period plus this raises an alert',
+    accepted: 'an integer from 0 to 604800',
+    default: '3600',
+    parse: integer(0, 604800),
+  },
+  ALERTS_CHECK_INTERVAL_SECONDS: {
+    description: "How often the leader checks the dead man's switch, deadlines and slow runs",
+    accepted: 'an integer from 5 to 3600',
+    default: '60',
+    parse: integer(5, 3600),
+  },
+  WORKFLOW_DEADLINES: {
+    description:
+      'Local times by which every tenant must be done, per workflow and optionally per tier; misses are counted and alerted',
+    accepted:
+      'comma-separated workflow[@tier]=HH:MM such as daily_operations=08:30,daily_operations@enterprise=08:15',
+    parse: parseDeadlines,
   },
 } satisfies Record<string, VarSpec<unknown>>;
 

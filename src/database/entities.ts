@@ -6,7 +6,10 @@ import { ExecutionLogEntity } from 'src/executions/execution-log.entity';
 import { ExecutionStepEntity } from 'src/executions/execution-step.entity';
 import { ExecutionEntity } from 'src/executions/execution.entity';
 import { LeaderEntity } from 'src/leader/leader.entity';
+import { AlertEntity } from 'src/metrics/alerts/alert.entity';
+import { DeadlineResultEntity } from 'src/metrics/alerts/deadline-result.entity';
 import { DailyMetricEntity } from 'src/metrics/daily-metric.entity';
+import { ExecutionCostEntity } from 'src/metrics/execution-cost.entity';
 import { WorkflowEntity } from 'src/workflows/workflow.entity';
 
 /** Every entity, each owned by its module (ARCHITECTURE.md "Layout"). */
@@ -21,4 +24,7 @@ export const ENTITIES = [
   DeliveryAlertEntity,
   DeliveryRunEntity,
   AuditEntryEntity,
+  ExecutionCostEntity,
+  AlertEntity,
+  DeadlineResultEntity,
 ];

@@ -28,4 +28,23 @@ export class DailyMetricEntity {
   avgRetryCount: string | null;
   @Column({ name: 'calculated_at', type: 'timestamptz', default: () => 'NOW()' })
   calculatedAt: Date;
+  // additions (migration MetricsCost1796020100000)
+  @Column({ name: 'skipped_slots', type: 'integer', default: 0 }) skippedSlots: number;
+  @Column({ name: 'tenant_executions', type: 'integer', default: 0 }) tenantExecutions: number;
+  @Column({ name: 'tenant_failures', type: 'integer', default: 0 }) tenantFailures: number;
+  @Column({ type: 'integer', default: 0 }) tenants: number;
+  @Column({ name: 'downstream_calls', type: 'bigint', default: 0 }) downstreamCalls: string;
+  @Column({ name: 'cpu_seconds', type: 'decimal', precision: 14, scale: 3, default: 0 })
+  cpuSeconds: string;
+  @Column({ name: 'cost_eur', type: 'decimal', precision: 14, scale: 4, default: 0 })
+  costEur: string;
+  @Column({
+    name: 'cost_per_tenant_eur',
+    type: 'decimal',
+    precision: 12,
+    scale: 6,
+    nullable: true,
+  })
+  costPerTenantEur: string | null;
+  @Column({ name: 'deadline_misses', type: 'integer', default: 0 }) deadlineMisses: number;
 }

@@ -2,6 +2,8 @@ import { InitialSchema1764460800000 } from './1764460800000-initial-schema';
 import { DeliveryTracking1796013900000 } from './1796013900000-delivery-tracking';
 import { ExecutionDeadline1796014000000 } from './1796014000000-execution-deadline';
 import { AuditLog1796020000000 } from './1796020000000-audit-log';
+import { MetricsCost1796020100000 } from './1796020100000-metrics-cost';
+import { OrchestratorAlerts1796020200000 } from './1796020200000-orchestrator-alerts';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
@@ -9,4 +11,6 @@ export const MIGRATIONS = [
   DeliveryTracking1796013900000,
   ExecutionDeadline1796014000000,
   AuditLog1796020000000,
+  MetricsCost1796020100000,
+  OrchestratorAlerts1796020200000,
 ];

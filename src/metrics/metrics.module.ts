@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { register } from 'prom-client';
+import { ExecutionsModule } from 'src/executions/executions.module';
+import { WorkflowsModule } from 'src/workflows/workflows.module';
+import { CostMeter, CpuMeter, ProcessCpuMeter } from './cost-meter';
+import { MetricsController } from './metrics.controller';
+import { MetricsRepository } from './metrics.repository';
+import { MetricsService } from './metrics.service';
+import { MetricsRollupJob } from './rollup.job';
+import { MetricsRollupService } from './rollup.service';
+import { StatisticsService } from './statistics.service';
+import { WorkflowMetrics } from './workflow-metrics';
+
+/**
+ * Metrics and statistics: Prometheus series (the specification's names plus step
+ * durations, executions in flight, skipped slots, cost), the daily rollup into
+ * orchestrator_metrics, GET /metrics (JSON) and GET /statistics, and cost tracking.
+ * The Prometheus exposition itself is PrometheusModule's, at the root /metrics.
+ */
+@Module({
+  imports: [WorkflowsModule, ExecutionsModule],
+  controllers: [MetricsController],
+  providers: [
+    MetricsRepository,
+    // the default registry: the one /metrics serves
+    { provide: WorkflowMetrics, useFactory: () => new WorkflowMetrics(register) },
+    { provide: CpuMeter, useClass: ProcessCpuMeter },
+    CostMeter,
+    MetricsRollupService,
+    MetricsRollupJob,
+    StatisticsService,
+    MetricsService,
+  ],
+  exports: [MetricsService, MetricsRollupService, StatisticsService, WorkflowMetrics],
+})
+export class MetricsModule {}

@@ -1,0 +1,63 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Clock } from 'src/common/time/clock';
+import type { ClosedRun, FinishedStep } from 'src/executions/executions.service';
+import { ExecutionsService } from 'src/executions/executions.service';
+import { CostMeter } from './cost-meter';
+import { addDays, localDateOf } from './local-day';
+import { MetricsRepository, RollupRow } from './metrics.repository';
+import { MetricsRollupService } from './rollup.service';
+import { WorkflowMetrics } from './workflow-metrics';
+
+const DEFAULT_DAYS = 30;
+
+/**
+ * Facade of the metrics module: feeds the Prometheus series and the cost counters from
+ * the engine's run and step listeners, and answers GET /metrics (rollups).
+ */
+@Injectable()
+export class MetricsService implements OnApplicationBootstrap {
+  constructor(
+    private readonly executions: ExecutionsService,
+    private readonly metrics: WorkflowMetrics,
+    private readonly costs: CostMeter,
+    private readonly repository: MetricsRepository,
+    private readonly rollups: MetricsRollupService,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.executions.onRunClosed((run) => this.recordRun(run));
+    this.executions.onStepFinished((step) => this.recordStep(step));
+    this.metrics.observe(() => this.repository.scrapeSnapshot(this.clock.now()));
+  }
+
+  recordRun({ parent, status, summary }: ClosedRun): void {
+    const workflow = parent.workflowName;
+    this.metrics.executions.labels(workflow, status).inc();
+    const duration = Number(summary.duration_seconds);
+    if (Number.isFinite(duration)) this.metrics.duration.labels(workflow).observe(duration);
+    for (const [label, key] of [
+      ['completed', 'tenants_succeeded'],
+      ['failed', 'tenants_failed'],
+      ['cancelled', 'tenants_cancelled'],
+    ] as const) {
+      const n = Number(summary[key] ?? 0);
+      if (n > 0) this.metrics.tenants.labels(workflow, label).inc(n);
+    }
+  }
+
+  recordStep(step: FinishedStep): void {
+    this.metrics.stepDuration
+      .labels(step.workflowName, step.operation, step.status)
+      .observe(step.durationMs / 1000);
+    this.costs.record(step);
+  }
+
+  /** Rollup rows of a date range (default: the last 30 days up to today). */
+  async rollupsBetween(q: { from?: string; to?: string; workflow?: string }) {
+    const to = q.to ?? localDateOf(this.clock.now(), this.rollups.zone);
+    const from = q.from ?? addDays(to, -(DEFAULT_DAYS - 1));
+    const items: RollupRow[] = await this.rollups.list(from, to, q.workflow);
+    return { from, to, timezone: this.rollups.zone, items };
+  }
+}
