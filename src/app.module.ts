@@ -16,6 +16,8 @@ import { HealthModule } from './health/health.module';
 import { LeaderModule } from './leader/leader.module';
 import { SchedulingModule } from './scheduling/scheduling.module';
 import { PrometheusMetricsController } from './metrics/prometheus.controller';
+import { ExecutionsModule } from './executions/executions.module';
+import { WorkflowsModule } from './workflows/workflows.module';
 
 const QUIET_PATHS = [
   '/api/v1/orchestrator/health/live',
@@ -60,6 +62,8 @@ export class AppModule {
         LeaderModule,
         SchedulingModule,
         DeliveryTrackingModule.register({ inProcessJob: true }),
+        WorkflowsModule,
+        ExecutionsModule,
       ],
       providers: [{ provide: Clock, useValue: options.clock ?? new SystemClock() }],
       exports: [Clock],

@@ -1,8 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ProcurementClient } from 'src/clients/procurement/procurement.client';
 import { TenantClient } from 'src/clients/tenant/tenant.client';
+import { RunHistoryService } from 'src/executions/run-history.service';
 import { TrackedPurchaseOrder } from './delivery-rules';
-import { DeliveryTenantSource, PurchaseOrderSource } from './delivery-tracking.ports';
+import {
+  DeliveryRunRecorder,
+  DeliveryRunReport,
+  DeliveryTenantSource,
+  PurchaseOrderSource,
+} from './delivery-tracking.ports';
 
 /** The ports bound to the downstream clients (their HTTP core retries, times out, limits). */
 @Injectable()
@@ -35,5 +41,26 @@ export class ProcurementOrderSource extends PurchaseOrderSource {
       { deliveryBefore, statuses: ['approved', 'sent'] },
       { signal },
     );
+  }
+}
+
+/** Each run as a finished `delivery_tracking` execution in the history API. */
+@Injectable()
+export class ExecutionHistoryRecorder extends DeliveryRunRecorder {
+  constructor(@Inject(RunHistoryService) private readonly history: RunHistoryService) {
+    super();
+  }
+
+  async record(report: DeliveryRunReport): Promise<void> {
+    await this.history.recordStandaloneRun({
+      workflowName: 'delivery_tracking',
+      executionType: report.trigger === 'cron' ? 'scheduled' : 'manual',
+      startedAt: report.startedAt,
+      completedAt: report.finishedAt,
+      status: report.status,
+      resultSummary: { ...report.summary, delivery_run_id: report.runId, trigger: report.trigger },
+      errorMessage: report.errorMessage,
+      instanceId: report.instanceId,
+    });
   }
 }

@@ -4,7 +4,12 @@ import { ClientsModule } from 'src/clients/clients.module';
 import { OutboxService } from 'src/events/outbox.service';
 import { DeliveryAlertRepository } from './delivery-alert.repository';
 import { DeliveryRunRepository } from './delivery-run.repository';
-import { ProcurementOrderSource, TenantClientSource } from './delivery-tracking.adapters';
+import { ExecutionHistoryModule } from 'src/executions/execution-history.module';
+import {
+  ExecutionHistoryRecorder,
+  ProcurementOrderSource,
+  TenantClientSource,
+} from './delivery-tracking.adapters';
 import { DeliveryTrackingCron } from './delivery-tracking.cron';
 import { DeliveryTrackingMetrics } from './delivery-tracking.metrics';
 import {
@@ -12,7 +17,6 @@ import {
   DeliveryRunRecorder,
   DeliveryTenantSource,
   PurchaseOrderSource,
-  RunsTableOnlyRecorder,
 } from './delivery-tracking.ports';
 import { DeliveryTrackingService } from './delivery-tracking.service';
 
@@ -22,7 +26,7 @@ export interface DeliveryTrackingModuleOptions {
    * service includes it and DELIVERY_TRACKING_IN_PROCESS decides whether it ticks.
    */
   inProcessJob: boolean;
-  /** binds the execution history; default: runs are kept in orchestrator_delivery_runs only */
+  /** binds the execution history; default: RunHistoryService of the executions module */
   recorder?: Provider;
 }
 
@@ -36,7 +40,7 @@ export class DeliveryTrackingModule {
   static register(options: DeliveryTrackingModuleOptions): DynamicModule {
     return {
       module: DeliveryTrackingModule,
-      imports: [ClientsModule],
+      imports: [ClientsModule, ExecutionHistoryModule],
       providers: [
         DeliveryAlertRepository,
         DeliveryRunRepository,
@@ -48,7 +52,7 @@ export class DeliveryTrackingModule {
         { provide: DeliveryTenantSource, useClass: TenantClientSource },
         { provide: PurchaseOrderSource, useClass: ProcurementOrderSource },
         { provide: DeliveryAlertOutbox, useExisting: OutboxService },
-        options.recorder ?? { provide: DeliveryRunRecorder, useClass: RunsTableOnlyRecorder },
+        options.recorder ?? { provide: DeliveryRunRecorder, useClass: ExecutionHistoryRecorder },
         DeliveryTrackingService,
         ...(options.inProcessJob ? [DeliveryTrackingCron] : []),
       ],

@@ -37,17 +37,10 @@ export interface DeliveryRunReport {
 
 /**
  * Records a run in the execution history (orchestrator_executions belongs to the
- * executions module). Until its facade is wired, the default keeps the run only in
- * orchestrator_delivery_runs.
+ * executions module; bound to its RunHistoryService in delivery-tracking.adapters.ts).
  */
 export abstract class DeliveryRunRecorder {
   abstract record(report: DeliveryRunReport): Promise<void>;
-}
-
-export class RunsTableOnlyRecorder extends DeliveryRunRecorder {
-  async record(): Promise<void> {
-    // orchestrator_delivery_runs already holds the run and its summary
-  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { ExecutionsController, WorkflowRunsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
+import { ExecutionHistoryModule } from './execution-history.module';
 import { ResultCache } from './result-cache';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
 import { RunCompleter } from './runner/run-completer';
@@ -12,7 +13,7 @@ import { TenantDirectory } from './ports';
 import { TenantDirectoryAdapter } from './tenant-directory.adapter';
 
 @Module({
-  imports: [WorkflowsModule],
+  imports: [WorkflowsModule, ExecutionHistoryModule],
   controllers: [ExecutionsController, WorkflowRunsController],
   providers: [
     ExecutionsRepository,
@@ -24,6 +25,6 @@ import { TenantDirectoryAdapter } from './tenant-directory.adapter';
     ResultCache,
     { provide: TenantDirectory, useClass: TenantDirectoryAdapter },
   ],
-  exports: [ExecutionsService],
+  exports: [ExecutionsService, ExecutionHistoryModule],
 })
 export class ExecutionsModule {}

@@ -124,6 +124,38 @@ export class ExecutionsRepository {
     return { id: existing[0].id, created: false };
   }
 
+  /** A finished run of a job outside the engine: no tenants, no steps, no workflow row. */
+  async insertStandalone(run: {
+    workflowName: string;
+    executionType: ExecutionType;
+    startedAt: Date;
+    completedAt: Date;
+    status: ExecutionStatus;
+    resultSummary: Record<string, unknown>;
+    errorMessage: string | null;
+    instanceId: string;
+  }): Promise<string> {
+    const [row] = await this.dataSource.query(
+      `INSERT INTO orchestrator_executions
+         (workflow_id, workflow_name, execution_type, tenant_id, status, started_at, completed_at,
+          duration_seconds, result_summary, error_message, executed_by_instance, scheduled_for, created_at, updated_at)
+       VALUES (NULL, $1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $4, $4, $5)
+       RETURNING id`,
+      [
+        run.workflowName,
+        run.executionType,
+        run.status,
+        run.startedAt,
+        run.completedAt,
+        Math.max(0, Math.round((run.completedAt.getTime() - run.startedAt.getTime()) / 1000)),
+        JSON.stringify(run.resultSummary),
+        run.errorMessage,
+        run.instanceId,
+      ],
+    );
+    return row.id;
+  }
+
   /** One statement for any number of tenants; the slot key makes a repeat a no-op. */
   async insertChildren(
     tx: Transaction,

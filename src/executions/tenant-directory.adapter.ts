@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { Tenant } from 'src/clients/operation-registry';
+import { TenantClient } from 'src/clients/tenant/tenant.client';
 import { TenantDirectory } from './ports';
 
-// wired to the tenant client once src/clients lands (see ExecutionsModule)
+/** Every tenant from the tenant service, whatever its status, so skipped ones are counted. */
 @Injectable()
 export class TenantDirectoryAdapter extends TenantDirectory {
-  listTenants(): Promise<Tenant[]> {
-    throw new Error('tenant client not wired yet');
+  constructor(private readonly client: TenantClient) {
+    super();
+  }
+
+  listTenants(signal?: AbortSignal): Promise<Tenant[]> {
+    return this.client.listTenants(null, { signal });
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { OperationRegistry } from 'src/clients/operation-registry';
 import { isValidCron, isValidTimezone } from 'src/common/time/validators';
 import { AppConfig } from 'src/config/app-config.service';
 import { Transaction } from 'src/database/transaction';
@@ -45,6 +46,7 @@ export class WorkflowsService implements OnApplicationBootstrap {
   constructor(
     private readonly repository: WorkflowsRepository,
     private readonly config: AppConfig,
+    private readonly operations: OperationRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -171,6 +173,18 @@ export class WorkflowsService implements OnApplicationBootstrap {
     return this.repository.recordRunOutcome(tx, workflowId, outcome, at);
   }
 
+  /** The DAG, the operation names the registry knows, and each step's params. */
+  private validateStepList(steps: StepDefinition[]): FieldProblem[] {
+    const problems = validateSteps(steps, this.operations.names());
+    if (problems.length > 0 || !this.operations.validateParams) return problems;
+    return steps.flatMap((step, i) =>
+      this.operations.validateParams!(step.operation, step.params ?? {}).map((message) => ({
+        field: `steps[${i}].params`,
+        message,
+      })),
+    );
+  }
+
   private async lockOrThrow(idOrName: string, tx: Transaction): Promise<WorkflowEntity> {
     const current = await this.repository.findByIdOrNameForUpdate(idOrName, tx);
     if (!current) throw WorkflowError.notFound(idOrName);
@@ -210,7 +224,9 @@ export class WorkflowsService implements OnApplicationBootstrap {
     }
     const steps = changes.steps as StepDefinition[] | undefined;
     if (steps !== undefined) {
-      problems.push(...validateSteps(steps).map((p) => ({ ...p, field: `${prefix}${p.field}` })));
+      problems.push(
+        ...this.validateStepList(steps).map((p) => ({ ...p, field: `${prefix}${p.field}` })),
+      );
       // stored without undefined keys so the JSON stays what the caller sent
       changes.steps = JSON.parse(JSON.stringify(steps));
     }

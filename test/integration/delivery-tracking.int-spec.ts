@@ -154,6 +154,26 @@ describeWith(
         [overdue.payload.event_id],
       );
       expect(rows).toHaveLength(1);
+
+      // the run is in the execution history too, with its summary
+      const history = await sql.query(
+        `SELECT workflow_name, execution_type, status, tenant_id, result_summary
+           FROM orchestrator_executions WHERE workflow_name = 'delivery_tracking'`,
+      );
+      expect(history.rows).toEqual([
+        {
+          workflow_name: 'delivery_tracking',
+          execution_type: 'manual',
+          status: 'completed',
+          tenant_id: null,
+          result_summary: expect.objectContaining({
+            tenants: tenantIds.length,
+            purchase_orders_checked: first.purchase_orders_checked,
+            alerts: first.alerts,
+            trigger: 'manual',
+          }),
+        },
+      ]);
     });
 
     it('publishes nothing when run again for the same hour', async () => {

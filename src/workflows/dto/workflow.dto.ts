@@ -51,7 +51,7 @@ export class StepDto {
 
   @ApiPropertyOptional({
     example: 3,
-    description: 'HTTP attempts for this step (retryable failures only)',
+    description: 'HTTP retries after a retryable failure (attempts = retries + 1)',
   })
   @IsOptional()
   @IsInt()

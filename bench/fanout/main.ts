@@ -1,0 +1,169 @@
+/**
+ * bench/fanout: N simulated tenants x daily_operations against the simulator (own
+ * process) at a fixed latency, C tenants in flight, on real PostgreSQL. Reports wall time
+ * against the ideal (tenants x critical-path steps x latency / concurrency), CPU per
+ * 1,000 steps, peak RSS, rows written, and duplicate or missing calls from the journal.
+ *
+ *   npm run bench:fanout -- --tenants 10000 --latency-ms 20 --concurrency 100
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Client } from 'pg';
+import { AppModule } from 'src/app.module';
+import { validateEnv } from 'src/config/validate-env';
+import { buildDataSourceOptions } from 'src/database/data-source';
+import { ExecutionsService } from 'src/executions/executions.service';
+import { StateWriter } from 'src/executions/runner/state-writer';
+import { DataSource } from 'typeorm';
+import { spawnSimulator } from 'tools/simulator';
+
+const CRITICAL_PATH_STEPS = 5; // forecasts -> production -> procurement -> inventory -> summary
+const DAILY_OPS = [
+  'forecasting.generate',
+  'production.generate_schedule',
+  'procurement.calculate_needs',
+  'inventory.project',
+  'forecasting.validate',
+  'notification.daily_summary',
+];
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  const tenants = arg('tenants', 10000);
+  const latencyMs = arg('latency-ms', 20);
+  const concurrency = arg('concurrency', 100);
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const dbName = `orch_bench_${Date.now()}`;
+
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(adminUrl);
+  dbUrl.pathname = `/${dbName}`;
+
+  const sim = await spawnSimulator([
+    '--port',
+    '0',
+    '--tenants',
+    String(tenants),
+    '--latency-ms',
+    String(latencyMs),
+    '--all-active',
+    '--journal-limit',
+    String(tenants * 10),
+  ]);
+  const urls = Object.fromEntries(
+    [
+      'TENANT',
+      'FORECASTING',
+      'PRODUCTION',
+      'PROCUREMENT',
+      'INVENTORY',
+      'NOTIFICATION',
+      'TRAINING',
+      'ALERT_PROCESSOR',
+    ].map((s) => [`${s}_SERVICE_URL`, sim.url]),
+  );
+  const env = validateEnv({
+    DATABASE_URL: dbUrl.toString(),
+    LOG_LEVEL: 'warn',
+    ENABLE_LEADER_ELECTION: 'false',
+    EXECUTION_CONCURRENCY: String(concurrency),
+    PORT: '0',
+    ...urls,
+  });
+
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(env), {
+    logger: ['error', 'warn'],
+  });
+  await app.init();
+  const executions = app.get(ExecutionsService);
+  const writer = app.get(StateWriter);
+  await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
+
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const run = await executions.executeManually(
+    'daily_operations',
+    { allow_concurrent: true },
+    null,
+  );
+  const id = (run as { execution_id: string }).execution_id;
+  let progress = await executions.progress(id);
+  while (progress.status === 'running') {
+    await new Promise((r) => setTimeout(r, 250));
+    progress = await executions.progress(id);
+    const done = (progress.by_status.completed ?? 0) + (progress.by_status.failed ?? 0);
+    process.stderr.write(
+      `\r  ${done}/${progress.tenants_total} tenants, ${((performance.now() - t0) / 1000).toFixed(1)} s   `,
+    );
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  process.stderr.write('\n');
+
+  const journal: { tenant_id: string; operation: string; status: number }[] = await (
+    await fetch(`${sim.url}/__sim/calls?limit=${tenants * 10}`)
+  )
+    .json()
+    .then((b: any) => (Array.isArray(b) ? b : (b.calls ?? b.items)));
+  const counts = new Map<string, number>();
+  for (const c of journal)
+    if (DAILY_OPS.includes(c.operation))
+      counts.set(
+        `${c.tenant_id}|${c.operation}`,
+        (counts.get(`${c.tenant_id}|${c.operation}`) ?? 0) + 1,
+      );
+  const duplicates = [...counts.values()].filter((n) => n > 1).length;
+  const missing = tenants * DAILY_OPS.length - counts.size;
+
+  const ds = new DataSource(
+    buildDataSourceOptions({ DATABASE_URL: dbUrl.toString(), DATA_DIR: '' }),
+  );
+  await ds.initialize();
+  const [rows] = await ds.query(`SELECT
+      (SELECT count(*) FROM orchestrator_executions)::int AS executions,
+      (SELECT count(*) FROM orchestrator_execution_steps)::int AS steps,
+      (SELECT count(*) FROM orchestrator_execution_logs)::int AS logs,
+      (SELECT count(*) FROM orchestrator_outbox)::int AS outbox`);
+  await ds.destroy();
+
+  const ideal = (tenants * CRITICAL_PATH_STEPS * latencyMs) / 1000 / concurrency;
+  const steps = tenants * DAILY_OPS.length;
+  const report = {
+    tenants,
+    latency_ms: latencyMs,
+    concurrency,
+    status: progress.status,
+    wall_s: +wallS.toFixed(2),
+    ideal_s: +ideal.toFixed(2),
+    ratio: +(wallS / ideal).toFixed(3),
+    cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
+    cpu_ms_per_1000_steps: +(((cpu.user + cpu.system) / 1e3 / steps) * 1000).toFixed(1),
+    peak_rss_mb: Math.round(peakRss / 1048576),
+    rows_written: rows,
+    group_commits: writer.stats.commits,
+    journal_calls: journal.length,
+    duplicates,
+    missing,
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+
+  await app.close();
+  await sim.stop();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+  process.exit(progress.status === 'completed' && duplicates === 0 && missing === 0 ? 0 : 1);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
