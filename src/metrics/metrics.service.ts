@@ -2,6 +2,7 @@ import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import type { ClosedRun, FinishedStep } from 'src/executions/executions.service';
 import { ExecutionsService } from 'src/executions/executions.service';
+import { AlertsRepository } from './alerts/alerts.repository';
 import { CostMeter } from './cost-meter';
 import { addDays, localDateOf } from './local-day';
 import { MetricsRepository, RollupRow } from './metrics.repository';
@@ -23,12 +24,16 @@ export class MetricsService implements OnApplicationBootstrap {
     private readonly repository: MetricsRepository,
     private readonly rollups: MetricsRollupService,
     private readonly clock: Clock,
+    private readonly alerts: AlertsRepository,
   ) {}
 
   onApplicationBootstrap(): void {
     this.executions.onRunClosed((run) => this.recordRun(run));
     this.executions.onStepFinished((step) => this.recordStep(step));
-    this.metrics.observe(() => this.repository.scrapeSnapshot(this.clock.now()));
+    this.metrics.observe(async () => ({
+      ...(await this.repository.scrapeSnapshot(this.clock.now())),
+      openAlerts: await this.alerts.countOpenByKind(),
+    }));
   }
 
   recordRun({ parent, status, summary }: ClosedRun): void {

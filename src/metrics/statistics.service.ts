@@ -18,7 +18,7 @@ const LIST_LIMIT = 20;
 @Injectable()
 export class StatisticsService {
   private readonly prices: Prices;
-  private readonly zone: string;
+  readonly zone: string;
   private readonly graceSeconds: number;
   /** extra sections (alerts, deadlines) contributed by the alerts service */
   private readonly sections: ((now: Date) => Promise<Record<string, unknown>>)[] = [];
