@@ -73,12 +73,11 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     ENABLE_LEADER_ELECTION: 'false',
     EXECUTION_CONCURRENCY: String(concurrency),
-    PORT: '0',
     ...urls,
   });
 
   let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(env), {
     logger: ['error', 'warn'],
   });
@@ -87,6 +86,7 @@ async function main(): Promise<void> {
   const writer = app.get(StateWriter);
   await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
 
+  const profiler = process.env.BENCH_PROFILE ? await startProfiler() : null;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const run = await executions.executeManually(
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     );
   }
   const wallS = (performance.now() - t0) / 1000;
+  if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   process.stderr.write('\n');
@@ -133,6 +134,13 @@ async function main(): Promise<void> {
       (SELECT count(*) FROM orchestrator_execution_steps)::int AS steps,
       (SELECT count(*) FROM orchestrator_execution_logs)::int AS logs,
       (SELECT count(*) FROM orchestrator_outbox)::int AS outbox`);
+  const [timing] = await ds.query(`SELECT
+      avg(extract(epoch FROM completed_at - started_at) * 1000)::int AS avg_tenant_ms,
+      percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at) * 1000)::int AS p99_tenant_ms
+    FROM orchestrator_executions WHERE tenant_id IS NOT NULL`);
+  const [stepTiming] = await ds.query(`SELECT
+      avg(extract(epoch FROM completed_at - started_at) * 1000)::numeric(10,1) AS avg_step_ms
+    FROM orchestrator_execution_steps`);
   await ds.destroy();
 
   const ideal = (tenants * CRITICAL_PATH_STEPS * latencyMs) / 1000 / concurrency;
@@ -149,7 +157,11 @@ async function main(): Promise<void> {
     cpu_ms_per_1000_steps: +(((cpu.user + cpu.system) / 1e3 / steps) * 1000).toFixed(1),
     peak_rss_mb: Math.round(peakRss / 1048576),
     rows_written: rows,
+    avg_tenant_ms: timing.avg_tenant_ms,
+    p99_tenant_ms: timing.p99_tenant_ms,
+    avg_step_ms: Number(stepTiming.avg_step_ms),
     group_commits: writer.stats.commits,
+    avg_commit_ms: +(writer.stats.commitMs / Math.max(1, writer.stats.commits)).toFixed(2),
     journal_calls: journal.length,
     duplicates,
     missing,
@@ -161,6 +173,27 @@ async function main(): Promise<void> {
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.end();
   process.exit(progress.status === 'completed' && duplicates === 0 && missing === 0 ? 0 : 1);
+}
+
+/** BENCH_PROFILE=<file>: a CPU profile of the run only (not of start-up), for DevTools. */
+async function startProfiler() {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) =>
+      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 main().catch((err: Error) => {

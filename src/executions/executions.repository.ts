@@ -270,75 +270,71 @@ export class ExecutionsRepository {
     return out;
   }
 
-  async upsertSteps(tx: Transaction, rows: StepRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO orchestrator_execution_steps
-         (execution_id, step_name, step_index, status, attempts, result, error_message, started_at, completed_at)
-       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::int[], $4::varchar[], $5::int[], $6::jsonb[],
-                            $7::text[], $8::timestamptz[], $9::timestamptz[])
-       ON CONFLICT (execution_id, step_name) DO UPDATE
-          SET status = EXCLUDED.status, attempts = orchestrator_execution_steps.attempts + 1,
-              result = EXCLUDED.result, error_message = EXCLUDED.error_message,
-              started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at`,
+  /**
+   * Step outcomes, log lines and final states of many executions in ONE statement (one
+   * round trip, one commit): the group commit's unit of work. Final states apply only
+   * where this instance still holds the lease; the ids applied are returned.
+   */
+  async writeState(steps: StepRow[], logs: LogRow[], finals: FinalState[]): Promise<Set<string>> {
+    const result = await this.dataSource.query(
+      `WITH s AS (
+         INSERT INTO orchestrator_execution_steps
+           (execution_id, step_name, step_index, status, attempts, result, error_message, started_at, completed_at)
+         SELECT u.e, u.n, u.i, u.st, 1, u.r, u.er, u.sa, u.ca
+           FROM unnest($1::uuid[], $2::varchar[], $3::int[], $4::varchar[], $5::jsonb[], $6::text[],
+                       $7::timestamptz[], $8::timestamptz[]) AS u(e, n, i, st, r, er, sa, ca)
+         ON CONFLICT (execution_id, step_name) DO UPDATE
+            SET status = EXCLUDED.status, attempts = orchestrator_execution_steps.attempts + 1,
+                result = EXCLUDED.result, error_message = EXCLUDED.error_message,
+                started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at
+         RETURNING 1
+       ), l AS (
+         INSERT INTO orchestrator_execution_logs
+           (execution_id, step_name, step_index, log_level, log_message, log_data, logged_at)
+         SELECT * FROM unnest($9::uuid[], $10::varchar[], $11::int[], $12::varchar[], $13::text[], $14::jsonb[],
+                              $15::timestamptz[])
+         RETURNING 1
+       ), f AS (
+         UPDATE orchestrator_executions e
+            SET status = f.status, completed_at = f.completed_at, duration_seconds = f.duration_seconds,
+                steps_completed = f.steps_completed, steps_failed = f.steps_failed, error_message = f.error_message,
+                result_summary = f.result_summary, attempt = f.attempt, next_attempt_at = f.next_attempt_at,
+                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+           FROM unnest($16::uuid[], $17::varchar[], $18::varchar[], $19::timestamptz[], $20::int[], $21::int[],
+                       $22::int[], $23::text[], $24::jsonb[], $25::int[], $26::timestamptz[])
+             AS f(id, owner, status, completed_at, duration_seconds, steps_completed, steps_failed, error_message,
+                  result_summary, attempt, next_attempt_at)
+          WHERE e.id = f.id AND e.lease_owner = f.owner AND e.status = 'running'
+          RETURNING e.id
+       )
+       SELECT id FROM f`,
       [
-        rows.map((r) => r.executionId),
-        rows.map((r) => r.stepName),
-        rows.map((r) => r.stepIndex),
-        rows.map((r) => r.status),
-        rows.map(() => 1),
-        rows.map((r) => (r.result === undefined ? null : JSON.stringify(r.result))),
-        rows.map((r) => r.errorMessage),
-        rows.map((r) => r.startedAt),
-        rows.map((r) => r.completedAt),
-      ],
-    );
-  }
-
-  async insertLogs(tx: Transaction, rows: LogRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO orchestrator_execution_logs (execution_id, step_name, step_index, log_level, log_message, log_data, logged_at)
-       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::int[], $4::varchar[], $5::text[], $6::jsonb[], $7::timestamptz[])`,
-      [
-        rows.map((r) => r.executionId),
-        rows.map((r) => r.stepName),
-        rows.map((r) => r.stepIndex),
-        rows.map((r) => r.level),
-        rows.map((r) => r.message),
-        rows.map((r) => (r.data === undefined ? null : JSON.stringify(r.data))),
-        rows.map((r) => r.at),
-      ],
-    );
-  }
-
-  /** Writes a tenant execution's outcome if this instance still holds its lease. */
-  async finish(tx: Transaction, rows: FinalState[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set();
-    const result = await tx.query(
-      `UPDATE orchestrator_executions e
-          SET status = f.status, completed_at = f.completed_at, duration_seconds = f.duration_seconds,
-              steps_completed = f.steps_completed, steps_failed = f.steps_failed, error_message = f.error_message,
-              result_summary = f.result_summary, attempt = f.attempt, next_attempt_at = f.next_attempt_at,
-              lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-         FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::timestamptz[], $5::int[], $6::int[], $7::int[],
-                     $8::text[], $9::jsonb[], $10::int[], $11::timestamptz[])
-           AS f(id, owner, status, completed_at, duration_seconds, steps_completed, steps_failed, error_message,
-                result_summary, attempt, next_attempt_at)
-        WHERE e.id = f.id AND e.lease_owner = f.owner AND e.status = 'running'
-        RETURNING e.id`,
-      [
-        rows.map((r) => r.id),
-        rows.map((r) => r.owner),
-        rows.map((r) => r.status),
-        rows.map((r) => r.completedAt),
-        rows.map((r) => r.durationSeconds),
-        rows.map((r) => r.stepsCompleted),
-        rows.map((r) => r.stepsFailed),
-        rows.map((r) => r.errorMessage),
-        rows.map((r) => (r.resultSummary ? JSON.stringify(r.resultSummary) : null)),
-        rows.map((r) => r.attempt),
-        rows.map((r) => r.nextAttemptAt),
+        steps.map((r) => r.executionId),
+        steps.map((r) => r.stepName),
+        steps.map((r) => r.stepIndex),
+        steps.map((r) => r.status),
+        steps.map((r) => (r.result === undefined ? null : JSON.stringify(r.result))),
+        steps.map((r) => r.errorMessage),
+        steps.map((r) => r.startedAt),
+        steps.map((r) => r.completedAt),
+        logs.map((r) => r.executionId),
+        logs.map((r) => r.stepName),
+        logs.map((r) => r.stepIndex),
+        logs.map((r) => r.level),
+        logs.map((r) => r.message),
+        logs.map((r) => (r.data === undefined ? null : JSON.stringify(r.data))),
+        logs.map((r) => r.at),
+        finals.map((r) => r.id),
+        finals.map((r) => r.owner),
+        finals.map((r) => r.status),
+        finals.map((r) => r.completedAt),
+        finals.map((r) => r.durationSeconds),
+        finals.map((r) => r.stepsCompleted),
+        finals.map((r) => r.stepsFailed),
+        finals.map((r) => r.errorMessage),
+        finals.map((r) => (r.resultSummary ? JSON.stringify(r.resultSummary) : null)),
+        finals.map((r) => r.attempt),
+        finals.map((r) => r.nextAttemptAt),
       ],
     );
     return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));

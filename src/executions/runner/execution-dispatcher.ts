@@ -46,6 +46,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   private readonly stepConcurrency: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
+  private readonly minClaim: number;
 
   constructor(
     private readonly repository: ExecutionsRepository,
@@ -61,6 +62,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     this.stepConcurrency = config.get('STEP_CONCURRENCY');
     this.leaseMs = config.get('EXECUTION_LEASE_SECONDS') * 1000;
     this.pollMs = config.get('EXECUTION_POLL_MS');
+    this.minClaim = Math.max(1, Math.floor(this.maxInFlight / 10));
   }
 
   onApplicationBootstrap(): void {
@@ -91,7 +93,9 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   private async claimLoop(): Promise<void> {
     while (!this.stopping) {
       const free = this.maxInFlight - this.inFlight.size;
-      if (free <= 0) {
+      // claim in batches: one claim query per finished tenant would cap throughput at
+      // the claim's round trip (PERFORMANCE-NOTES.md), so wait for a tenth of the slots
+      if (free <= 0 || (free < this.minClaim && this.inFlight.size > 0)) {
         await this.waitForWake(this.pollMs);
         continue;
       }

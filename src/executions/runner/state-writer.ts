@@ -10,29 +10,27 @@ interface Pending {
 }
 
 const MAX_BATCH_OPS = 500;
+/** commits in flight at once: enough to hide a commit's latency, few enough to batch */
+const MAX_CONCURRENT_COMMITS = 4;
 
 /**
  * Group commit for execution state (PERFORMANCE-NOTES.md): runners hand their step
- * results, logs and final states here; one writer commits whatever has queued up in a
- * single transaction of multi-row statements, and each caller's promise resolves once
- * its rows are durable. While a commit is in flight the next batch gathers, so under
- * load a commit carries many steps and when idle a write waits for nobody.
+ * results, logs and final states here, and each caller's promise resolves once its rows
+ * are durable, so a step's dependents start only after it is recorded. Whatever has
+ * queued is written as ONE statement (one round trip, one commit); up to four such
+ * commits run at once, and while they do, the next batch gathers.
  */
 @Injectable()
 export class StateWriter implements BeforeApplicationShutdown {
   private readonly logger = new Logger(StateWriter.name);
   private queue: Pending[] = [];
-  private flushing: Promise<void> | null = null;
-  private listeners: ((parentIds: Set<string>) => void)[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private idle: (() => void)[] = [];
   /** rows written, for the benchmark and metrics */
-  readonly stats = { commits: 0, steps: 0, logs: 0, finals: 0 };
+  readonly stats = { commits: 0, steps: 0, logs: 0, finals: 0, commitMs: 0 };
 
   constructor(private readonly repository: ExecutionsRepository) {}
-
-  /** Called with the executions whose final state a commit made durable. */
-  onFinalsCommitted(listener: (executionIds: Set<string>) => void): void {
-    this.listeners.push(listener);
-  }
 
   /** Resolves with the ids of `finals` that were applied (this instance still held the lease). */
   write(op: { steps?: StepRow[]; logs?: LogRow[]; finals?: FinalState[] }): Promise<Set<string>> {
@@ -44,20 +42,26 @@ export class StateWriter implements BeforeApplicationShutdown {
         resolve,
         reject,
       });
-      if (!this.flushing) this.flushing = this.drain();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // let the current tick's writers join the batch
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
-  private async drain(): Promise<void> {
-    // let the current tick's writers join the first batch
-    await new Promise((r) => setImmediate(r));
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH_OPS);
-        await this.commit(batch);
-      }
-    } finally {
-      this.flushing = null;
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < MAX_CONCURRENT_COMMITS) {
+      const batch = this.queue.splice(0, MAX_BATCH_OPS);
+      this.inFlight++;
+      void this.commit(batch).finally(() => {
+        this.inFlight--;
+        if (this.queue.length > 0) this.pump();
+        else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
+      });
     }
   }
 
@@ -65,25 +69,24 @@ export class StateWriter implements BeforeApplicationShutdown {
     const steps = batch.flatMap((p) => p.steps);
     const logs = batch.flatMap((p) => p.logs);
     const finals = batch.flatMap((p) => p.finals);
+    const started = performance.now();
     try {
-      const applied = await this.repository.transaction(async (tx) => {
-        await this.repository.upsertSteps(tx, steps);
-        await this.repository.insertLogs(tx, logs);
-        return this.repository.finish(tx, finals);
-      });
+      const applied = await this.repository.writeState(steps, logs, finals);
       this.stats.commits++;
+      this.stats.commitMs += performance.now() - started;
       this.stats.steps += steps.length;
       this.stats.logs += logs.length;
       this.stats.finals += applied.size;
       for (const p of batch) p.resolve(applied);
-      if (applied.size > 0) for (const l of this.listeners) l(applied);
     } catch (err) {
       this.logger.error(`state commit of ${batch.length} writes failed: ${(err as Error).message}`);
       for (const p of batch) p.reject(err as Error);
     }
   }
 
+  /** Before the database closes: everything handed over is written. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.flushing;
+    if (this.queue.length === 0 && this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 }
