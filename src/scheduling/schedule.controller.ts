@@ -8,6 +8,7 @@ import {
   Post,
   Put,
   Query,
+  Req,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -18,6 +19,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { noteAuditChange } from 'src/auth/audit/audit-change';
 import { Roles } from 'src/auth/auth.decorators';
 import { BackfillDto, NextRunQuery, UpdateScheduleDto } from './dto/schedule.dto';
 import { BackfillView, NextRunView, ScheduleEntryView } from './dto/schedule.view';
@@ -46,8 +48,11 @@ export class ScheduleController {
   })
   @ApiOkResponse({ type: [ScheduleEntryView], description: 'the updated workflows' })
   @ApiBadRequestResponse({ description: 'invalid field(s), each named in details[]' })
-  update(@Body() dto: UpdateScheduleDto): Promise<ScheduleEntryView[]> {
-    return this.schedule.update(dto);
+  async update(@Body() dto: UpdateScheduleDto, @Req() req: object): Promise<ScheduleEntryView[]> {
+    const { entries, change } = await this.schedule.update(dto);
+    // the audit row of this request gets every workflow's definition before and after
+    noteAuditChange(req, change);
+    return entries;
   }
 
   @Get('schedule/next-run')

@@ -107,7 +107,10 @@ export class ScheduleService {
    * validators; here what needs the whole request. The workflows facade stores every
    * update in one transaction or none (and checks the workflows exist).
    */
-  async update(dto: UpdateScheduleDto): Promise<ScheduleEntryView[]> {
+  async update(dto: UpdateScheduleDto): Promise<{
+    entries: ScheduleEntryView[];
+    change: { before: unknown[]; after: unknown[]; target: string };
+  }> {
     const problems: { field: string; message: string }[] = [];
     const seen = new Map<string, number>();
     dto.workflows.forEach((u, i) => {
@@ -130,12 +133,20 @@ export class ScheduleService {
     });
     if (problems.length > 0) throw SchedulingError.invalid(problems);
     const updates: ScheduleUpdateRequest[] = dto.workflows.map((u) => ({ ...u }));
-    await this.workflows.updateSchedules(updates);
+    const changes = await this.workflows.updateSchedules(updates);
     this.logger.log({ msg: 'schedules updated', workflows: updates.map((u) => u.workflow) });
     const names = new Set(updates.map((u) => u.workflow));
-    return (await this.schedule()).filter(
+    const entries = (await this.schedule()).filter(
       (e) => names.has(e.workflow_id) || names.has(e.workflow_name),
     );
+    return {
+      entries,
+      change: {
+        before: changes.map((c) => c.before),
+        after: changes.map((c) => c.after),
+        target: updates.map((u) => u.workflow).join(','),
+      },
+    };
   }
 
   /**

@@ -46,7 +46,9 @@ export class WorkflowsFacadeAdapter extends ScheduleWorkflows {
   ): Promise<boolean> {
     return this.workflows.initNextExecution(workflowId, next, expectedVersion);
   }
-  updateSchedules(updates: ScheduleUpdateRequest[]): Promise<unknown> {
+  updateSchedules(
+    updates: ScheduleUpdateRequest[],
+  ): Promise<{ before: unknown; after: unknown }[]> {
     return this.workflows.updateSchedules(updates);
   }
 }

@@ -52,7 +52,9 @@ export abstract class ScheduleWorkflows {
     expectedVersion: number,
   ): Promise<boolean>;
   /** PUT /schedule: all updates validated and stored in one transaction, or none. */
-  abstract updateSchedules(updates: ScheduleUpdateRequest[]): Promise<unknown>;
+  abstract updateSchedules(
+    updates: ScheduleUpdateRequest[],
+  ): Promise<{ before: unknown; after: unknown }[]>;
 }
 
 /** One workflow's changes, API field names (the workflows facade maps them). */

@@ -116,6 +116,17 @@ describeWith(['postgres'], 'scheduling in the running service', () => {
     });
     expect(res.status).toBe(200);
     const changedAt = Date.now();
+    // audited with the definitions before and after
+    const audit = await eventually(async () => {
+      const rows = (await api(service, 'GET', '/audit?route=schedule&method=PUT')).body.items;
+      return rows?.find((r: { status_code: number }) => r.status_code === 200);
+    }, 10_000);
+    expect(audit).toMatchObject({
+      subject: 'test-admin',
+      target: 'daily_operations',
+      before: [expect.objectContaining({ cron_expression: '0 8 * * *' })],
+      after: [expect.objectContaining({ cron_expression: '* * * * *' })],
+    });
     const run = await eventually(async () => {
       const list = await api(
         service,

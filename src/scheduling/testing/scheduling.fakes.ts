@@ -108,10 +108,12 @@ export class InMemoryScheduleWorkflows extends ScheduleWorkflows {
     row.nextExecutionAt = next;
     return true;
   }
-  async updateSchedules(updates: ScheduleUpdateRequest[]): Promise<unknown> {
+  async updateSchedules(
+    updates: ScheduleUpdateRequest[],
+  ): Promise<{ before: unknown; after: unknown }[]> {
     if (this.failUpdate) throw this.failUpdate;
     this.updates.push(updates);
-    return updates;
+    return updates.map((u) => ({ before: { workflow: u.workflow }, after: u }));
   }
 }
 
