@@ -142,6 +142,9 @@ describe(SlotCalculator.name, () => {
         expect(events).toHaveLength(1);
         expect(events[0].kind).toBe('run');
         expect(events[0].parts.map((p) => p.unit.calendar.region)).toEqual(['CT']);
+        expect(events[0].excluded?.map((p) => [p.unit.calendar.region, p.reason])).toEqual([
+          ['MD', 'Día de la Comunidad de Madrid, regional holiday (ES-MD)'],
+        ]);
       });
     });
   });

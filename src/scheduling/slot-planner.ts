@@ -73,6 +73,8 @@ export interface ScheduleEvent {
   /** run when at least one part runs here; its skip parts (other units) are then left out */
   kind: 'run' | 'skip';
   parts: EventPart[];
+  /** per-tenant mode: units whose own calendar skips this instant while others run */
+  excluded?: EventPart[];
 }
 
 /** Slots later than this after their time are not "on time" but a misfire (catch-up). */
@@ -163,7 +165,14 @@ export class SlotCalculator {
         const atParts = unsorted.sort((a, b) => a.slot.getTime() - b.slot.getTime());
         const runs = atParts.filter((p) => p.action === 'run');
         return runs.length > 0
-          ? { at: new Date(at), kind: 'run', parts: runs }
+          ? {
+              at: new Date(at),
+              kind: 'run',
+              parts: runs,
+              ...(runs.length < atParts.length
+                ? { excluded: atParts.filter((p) => p.action === 'skip') }
+                : {}),
+            }
           : { at: new Date(at), kind: 'skip', parts: atParts };
       });
     return { events, complete };
@@ -212,6 +221,8 @@ export type SlotAction =
       executionType: 'scheduled' | 'catch_up';
       /** the units that run (per-tenant mode: which tenants' zones) */
       units: ScheduleUnit[];
+      /** units left out of this run by their own calendar, with the reason (logged) */
+      excluded?: { unit: ScheduleUnit; reason: string }[];
     }
   | { kind: 'skip'; scheduledFor: Date; reason: string };
 
@@ -306,6 +317,9 @@ export function planDueEvents(input: PlanInput): SlotPlan {
         scheduledFor: candidate.at,
         executionType: lateness <= ON_TIME_TOLERANCE_MS ? 'scheduled' : 'catch_up',
         units,
+        ...(candidate.excluded
+          ? { excluded: candidate.excluded.map((p) => ({ unit: p.unit, reason: p.reason ?? '' })) }
+          : {}),
       };
     }
   }

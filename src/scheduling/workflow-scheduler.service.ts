@@ -349,6 +349,15 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
           executionType: action.executionType,
           executionId: result.executionId,
           latenessMs,
+          // tenants whose own region's holiday or weekend skips this slot (per-tenant mode)
+          ...(action.excluded
+            ? {
+                excluded: action.excluded.map(
+                  (e) =>
+                    `${e.unit.timezone} ${e.unit.calendar.country}-${e.unit.calendar.region ?? ''}: ${e.reason}`,
+                ),
+              }
+            : {}),
         });
       }
       report.actions.push({ ...action, workflowId: workflow.id, outcome });
