@@ -15,6 +15,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { LeaderModule } from './leader/leader.module';
 import { SchedulingModule } from './scheduling/scheduling.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PrometheusMetricsController } from './metrics/prometheus.controller';
 import { ExecutionsModule } from './executions/executions.module';
 import { WorkflowsModule } from './workflows/workflows.module';
@@ -64,6 +65,7 @@ export class AppModule {
         DeliveryTrackingModule.register({ inProcessJob: true }),
         WorkflowsModule,
         ExecutionsModule,
+        MetricsModule,
       ],
       providers: [{ provide: Clock, useValue: options.clock ?? new SystemClock() }],
       exports: [Clock],

@@ -8,6 +8,7 @@ import { AuthSetup } from './auth-setup';
 import { BootstrapTokenAnnouncer } from './bootstrap-token.announcer';
 import { ConsoleOutput } from './console-output';
 import { MUTATIONS_THROTTLER, MutationThrottlerGuard } from './mutation-throttler.guard';
+import { StrictInputGuard } from './strict-input.guard';
 
 /**
  * Authentication and roles for every route (a global guard) and the HTTP hardening that
@@ -31,9 +32,10 @@ import { MUTATIONS_THROTTLER, MutationThrottlerGuard } from './mutation-throttle
     ConsoleOutput,
     { provide: AuthSetup, inject: [AppConfig, Clock], useFactory: AuthSetup.fromConfig },
     BootstrapTokenAnnouncer,
-    // in this order: the throttler counts per authenticated subject
+    // in this order: who (401/403), how often (429, per subject), then what (400)
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: MutationThrottlerGuard },
+    { provide: APP_GUARD, useClass: StrictInputGuard },
   ],
   exports: [AuthSetup],
 })
