@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './database/data-source';
 import { runDeliveryTrackingCommand } from './delivery-tracking/delivery-tracking.command';
+import { runWorkflowCommand } from './executions/run.command';
 import { runRollupCommand } from './metrics/rollup.command';
 import { loadEnvOrExit } from './service';
 
@@ -10,6 +11,9 @@ const USAGE = `Usage: node dist/cli.js <command>
 Commands:
   migrate            apply pending database migrations and exit
   migrate:status     list migrations and whether each is applied
+  run <workflow> [--tenants a,b] [--wait] [--allow-concurrent] [--dry-run]
+                     start a manual run; --wait runs it here, shows progress and exits 0 only
+                     if it completed (\${RUN_USAGE})
   delivery-tracking  one delivery-tracking run over every active tenant (exit 0 done, 1 failed,
                      3 refused: another run is active); last stdout line: JSON summary
   metrics:rollup --from YYYY-MM-DD --to YYYY-MM-DD
@@ -44,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
       return migrate(false);
     case 'migrate:status':
       return migrate(true);
+    case 'run':
+      return runWorkflowCommand(argv.slice(1), loadEnvOrExit(), (line) =>
+        process.stdout.write(`${line}\n`),
+      );
     case 'delivery-tracking':
       return runDeliveryTrackingCommand(loadEnvOrExit());
     case 'metrics:rollup':
