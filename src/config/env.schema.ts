@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { isValidCron, isValidTimezone } from 'src/common/time/validators';
+import { validateCron, validateTimezone } from 'src/scheduling/cron-time';
 import { parseDeadlines } from 'src/metrics/alerts/deadline-spec';
 
 /**
@@ -41,8 +41,8 @@ const decimal = (min: number, max: number) => (raw: string) =>
     ? Number(raw)
     : undefined;
 
-const cron = (raw: string) => (isValidCron(raw) ? raw.trim() : undefined);
-const timezone = (raw: string) => (isValidTimezone(raw) ? raw : undefined);
+const cron = (raw: string) => (validateCron(raw) === null ? raw.trim() : undefined);
+const timezone = (raw: string) => (validateTimezone(raw) === null ? raw : undefined);
 const text = (raw: string) => (raw.trim() === '' ? undefined : raw.trim());
 const oneOf =
   <T extends string>(...values: T[]) =>

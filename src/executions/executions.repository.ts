@@ -453,6 +453,36 @@ export class ExecutionsRepository {
     return qb.getMany();
   }
 
+  /**
+   * Serialises backfills of one slot (a transaction-scoped advisory lock), then reports
+   * what the slot's runs have done: a run still open, the tenants already completed, and
+   * each tenant's latest execution (to resume from its completed steps).
+   */
+  async lockSlot(tx: Transaction, workflowId: string, scheduledFor: Date) {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+      `${workflowId}|${scheduledFor.toISOString()}`,
+    ]);
+    const open: { id: string }[] = await tx.query(
+      `SELECT id FROM orchestrator_executions
+        WHERE workflow_id = $1 AND scheduled_for = $2 AND tenant_id IS NULL AND status IN ('pending', 'running')
+        LIMIT 1`,
+      [workflowId, scheduledFor],
+    );
+    const children: { id: string; tenant_id: string; status: string }[] = await tx.query(
+      `SELECT DISTINCT ON (tenant_id) id, tenant_id, status FROM orchestrator_executions
+        WHERE workflow_id = $1 AND scheduled_for = $2 AND tenant_id IS NOT NULL
+        ORDER BY tenant_id, (status = 'completed') DESC, created_at DESC`,
+      [workflowId, scheduledFor],
+    );
+    return {
+      inProgress: open[0]?.id ?? null,
+      completedTenants: new Set(
+        children.filter((c) => c.status === 'completed').map((c) => c.tenant_id),
+      ),
+      latestChildByTenant: new Map(children.map((c) => [c.tenant_id, c.id])),
+    };
+  }
+
   async existingParent(workflowId: string, scheduledFor: Date): Promise<ExecutionEntity | null> {
     return this.dataSource.getRepository(ExecutionEntity).findOne({
       where: { workflowId, scheduledFor, tenantId: IsNull(), retryOfExecutionId: IsNull() },

@@ -68,7 +68,9 @@ export class ExecutionsService {
   async startRun(req: StartRunRequest): Promise<StartRunResult> {
     const workflow = await this.workflows.get(req.workflowId);
     const existing = await this.repository.existingParent(workflow.id, req.scheduledFor);
-    if (existing) return { outcome: 'duplicate', executionId: existing.id };
+    if (existing && req.executionType !== 'backfill') {
+      return { outcome: 'duplicate', executionId: existing.id };
+    }
 
     const all = await this.listTenants();
     const { selected, skipped } = selectTenants(all, req.tenantFilter);
@@ -92,17 +94,42 @@ export class ExecutionsService {
       now,
     };
     const result = await this.repository.transaction(async (tx) => {
+      let tenants = selected;
+      let resumeFrom = new Map<string, string>();
+      if (existing) {
+        // a backfill of a slot that already has a run (skipped, failed, partly done):
+        // a run linked to it for the tenants no run of the slot completed, each once
+        const slot = await this.repository.lockSlot(tx, workflow.id, req.scheduledFor);
+        if (slot.inProgress) return { outcome: 'duplicate' as const, executionId: slot.inProgress };
+        tenants = selected.filter((t) => !slot.completedTenants.has(t.id));
+        if (tenants.length === 0)
+          return { outcome: 'duplicate' as const, executionId: existing.id };
+        parent.retryOf = existing.id;
+        parent.stepsTotal = workflow.steps.length * tenants.length;
+        parent.resultSummary = {
+          ...parent.resultSummary,
+          backfill_of: existing.id,
+          tenants_selected: tenants.length,
+        };
+        resumeFrom = slot.latestChildByTenant;
+      }
       const { id, created } = await this.repository.insertParent(tx, parent);
       if (!created) return { outcome: 'duplicate' as const, executionId: id };
-      const children = orderTenants(selected).map((t) => ({
+      const children = orderTenants(tenants).map((t) => ({
         tenantId: t.id,
         priority: tierPriority(t.subscription_tier),
       }));
-      await this.repository.insertChildren(
+      const inserted = await this.repository.insertChildren(
         tx,
         id,
         { ...parent, stepsTotal: workflow.steps.length },
         children,
+      );
+      await this.repository.copyCompletedSteps(
+        tx,
+        inserted
+          .filter((c) => resumeFrom.has(c.tenant_id))
+          .map((c) => ({ from: resumeFrom.get(c.tenant_id)!, to: c.id })),
       );
       return { outcome: 'started' as const, executionId: id, tenants: children.length };
     });

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OperationRegistry } from 'src/clients/operation-registry';
-import { isValidCron, isValidTimezone } from 'src/common/time/validators';
+import { validateCalendar } from 'src/scheduling/calendar';
+import { validateCron, validateTimezone } from 'src/scheduling/cron-time';
 import { AppConfig } from 'src/config/app-config.service';
 import { Transaction } from 'src/database/transaction';
 import { builtInWorkflows } from './catalogue/built-in-workflows';
@@ -208,19 +209,19 @@ export class WorkflowsService implements OnApplicationBootstrap {
       if (value !== undefined) changes[field] = value;
     }
     const problems: FieldProblem[] = [];
+    // the scheduler's own checks, so nothing is saved that it would refuse to schedule
     const cron = changes.cronExpression as string | null | undefined;
-    if (cron !== undefined && cron !== null && !isValidCron(cron)) {
-      problems.push({
-        field: `${prefix}cron_expression`,
-        message: `"${cron}" is not a five-field cron expression such as "0 8 * * *"`,
-      });
-    }
+    const cronProblem = cron === undefined || cron === null ? null : validateCron(cron);
+    if (cronProblem) problems.push({ field: `${prefix}cron_expression`, message: cronProblem });
     const timezone = changes.timezone as string | undefined;
-    if (timezone !== undefined && !isValidTimezone(timezone)) {
-      problems.push({
-        field: `${prefix}timezone`,
-        message: `"${timezone}" is not an IANA timezone such as Europe/Madrid`,
-      });
+    const zoneProblem = timezone === undefined ? null : validateTimezone(timezone);
+    if (zoneProblem) problems.push({ field: `${prefix}timezone`, message: zoneProblem });
+    if (changes.calendar !== undefined) {
+      const calendarProblem = validateCalendar(changes.calendar);
+      if (calendarProblem) {
+        const field = calendarProblem.field ? `calendar.${calendarProblem.field}` : 'calendar';
+        problems.push({ field: `${prefix}${field}`, message: calendarProblem.message });
+      }
     }
     const steps = changes.steps as StepDefinition[] | undefined;
     if (steps !== undefined) {

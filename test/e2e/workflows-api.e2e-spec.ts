@@ -107,6 +107,10 @@ describeWith(['postgres'], 'workflows API', () => {
       'steps[0].url',
     ],
     [{ max_retries: -1 }, 'max_retries'],
+    [{ cron_expression: 'H 8 * * *' }, 'cron_expression'],
+    [{ calendar: { country: 'XX' } }, 'calendar.country'],
+    [{ calendar: { country: 'ES', region: 'ZZ' } }, 'calendar.region'],
+    [{ holiday_policy: 'sometimes' }, 'holiday_policy'],
     [{ surprise: true }, 'surprise'],
   ])('refuses %j with a 400 naming %s and stores nothing', async (body, field) => {
     const before = await stored();

@@ -237,4 +237,40 @@ describeWith(['postgres', 'redis'], 'workflow engine on PostgreSQL', () => {
         .sort(),
     ).toEqual([...slow].sort());
   });
+
+  it('backfills a skipped slot once, and a failed one only for the tenants that did not complete', async () => {
+    const slot = new Date('2026-11-15T08:00:00Z');
+    const request = { workflowId: 'weekly_digest', scheduledFor: slot, leaderTerm: null };
+    await engine.executions.recordSkippedSlot({
+      ...request,
+      reason: 'missed: no leader between a and b',
+    });
+    const first = await engine.executions.startRun({ ...request, executionType: 'backfill' });
+    expect(first).toMatchObject({ outcome: 'started', tenants: 20 });
+    // a second call while it runs, and another once it is done, create nothing
+    expect(
+      await engine.executions.startRun({ ...request, executionType: 'backfill' }),
+    ).toMatchObject({ outcome: 'duplicate' });
+    await finished(engine.dataSource, first.executionId);
+    expect(
+      await engine.executions.startRun({ ...request, executionType: 'backfill' }),
+    ).toMatchObject({ outcome: 'duplicate' });
+    expect(downstream.calls).toHaveLength(20);
+
+    // a slot whose run failed for two tenants: the backfill runs those two only
+    await engine.workflows.update('weekly_digest', {
+      max_retries: 0,
+      max_execution_time_seconds: 3600,
+    });
+    const losers = active.slice(5, 7).map((t) => t.id);
+    downstream.when((ctx) => (losers.includes(ctx.tenant.id) ? 'fail' : 'ok'));
+    const failedSlot = { ...request, scheduledFor: new Date('2026-11-08T08:00:00Z') };
+    const run = await engine.executions.startRun({ ...failedSlot, executionType: 'scheduled' });
+    expect((await finished(engine.dataSource, run.executionId)).status).toBe('failed');
+    downstream.reset();
+    const backfill = await engine.executions.startRun({ ...failedSlot, executionType: 'backfill' });
+    expect(backfill).toMatchObject({ outcome: 'started', tenants: 2 });
+    expect((await finished(engine.dataSource, backfill.executionId)).status).toBe('completed');
+    expect(downstream.calls.map((c) => c.tenantId).sort()).toEqual([...losers].sort());
+  });
 });
