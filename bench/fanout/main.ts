@@ -8,6 +8,7 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
   await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
 
   const profiler = process.env.BENCH_PROFILE ? await startProfiler() : null;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const run = await executions.executeManually(
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
     );
   }
   const wallS = (performance.now() - t0) / 1000;
+  loopDelay.disable();
   if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
@@ -157,6 +161,10 @@ async function main(): Promise<void> {
     cpu_ms_per_1000_steps: +(((cpu.user + cpu.system) / 1e3 / steps) * 1000).toFixed(1),
     peak_rss_mb: Math.round(peakRss / 1048576),
     rows_written: rows,
+    event_loop_delay_ms: {
+      mean: +(loopDelay.mean / 1e6).toFixed(1),
+      p99: +(loopDelay.percentile(99) / 1e6).toFixed(1),
+    },
     avg_tenant_ms: timing.avg_tenant_ms,
     p99_tenant_ms: timing.p99_tenant_ms,
     avg_step_ms: Number(stepTiming.avg_step_ms),
