@@ -6,6 +6,7 @@ import { TenantDirectory } from 'src/executions/ports';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../fakes/fake-downstream';
 import { TestRole, tokenFor } from '../utils/auth';
+import { waitUntil } from '../utils/engine-harness';
 import { OpsApp, startOpsApp } from '../utils/ops-app';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
@@ -17,6 +18,8 @@ const OPERATOR_SUBJECT = 'auth0|audit-operator';
 describeWith(['postgres'], 'audit trail of mutations', () => {
   let db: TestDatabase;
   let ops: OpsApp;
+  const downstream = new FakeDownstream(1);
+  const tenants = new FakeTenantDirectory(makeTenants(2));
   const as = (role: TestRole, sub: string) => ({
     Authorization: `Bearer ${tokenFor(role, undefined, { sub })}`,
   });
@@ -37,8 +40,8 @@ describeWith(['postgres'], 'audit trail of mutations', () => {
       databaseUrl: db.url,
       imports: [WorkflowsModule, ExecutionsModule],
       override: [
-        { provide: OperationRegistry, useValue: new FakeDownstream(1) },
-        { provide: TenantDirectory, useValue: new FakeTenantDirectory(makeTenants(2)) },
+        { provide: OperationRegistry, useValue: downstream },
+        { provide: TenantDirectory, useValue: tenants },
       ],
     });
   });
@@ -120,6 +123,78 @@ describeWith(['postgres'], 'audit trail of mutations', () => {
         after: { execution_id: res.body.execution_id, status: 'running' },
       }),
     );
+  });
+
+  it('records a schedule change with every workflow before and after', async () => {
+    const res = await request(ops.http)
+      .put(`${API}/schedule`)
+      .set(admin())
+      .send({ workflows: [{ workflow: 'weekly_digest', cron_expression: '0 10 * * 1' }] });
+    expect(res.status).toBe(200);
+    const { items } = await audit({ route: '/schedule', method: 'PUT' });
+    expect(items).toHaveLength(1);
+    expect(items[0].before).toEqual([
+      expect.objectContaining({ workflow_name: 'weekly_digest', cron_expression: '0 9 * * 1' }),
+    ]);
+    expect(items[0].after).toEqual([
+      expect.objectContaining({ workflow_name: 'weekly_digest', cron_expression: '0 10 * * 1' }),
+    ]);
+  });
+
+  it('records a retry and a backfill, so every mutating route has left a row', async () => {
+    const operator = as('operator', 'auth0|retrier');
+    await request(ops.http)
+      .put(`${API}/workflows/weekly_digest`)
+      .set(admin())
+      .send({ max_retries: 0 })
+      .expect(200);
+    downstream.when((ctx) => (ctx.tenant.id === tenants.tenants[0].id ? 'fail' : 'ok'));
+    const run = await request(ops.http)
+      .post(`${API}/workflows/weekly_digest/execute`)
+      .set(operator)
+      .send({});
+    expect(run.status).toBe(202);
+    await waitUntil(async () => {
+      const [row] = await ops.dataSource.query(
+        `SELECT status FROM orchestrator_executions WHERE id = $1`,
+        [run.body.execution_id],
+      );
+      return row.status === 'failed';
+    });
+    downstream.reset();
+    const retry = await request(ops.http)
+      .post(`${API}/executions/${run.body.execution_id}/retry`)
+      .set(operator);
+    expect(retry.status).toBe(202);
+    const yesterday = new Date(Date.now() - 86400_000).toISOString().slice(0, 10);
+    const backfill = await request(ops.http)
+      .post(`${API}/workflows/weekly_digest/backfill`)
+      .set(operator)
+      .send({ from: `${yesterday}T00:00:00Z`, to: `${yesterday}T00:30:00Z` });
+    expect(backfill.status).toBeLessThan(300);
+
+    const { items: retries } = await audit({ route: '/retry' });
+    expect(retries[0]).toEqual(
+      expect.objectContaining({
+        subject: 'auth0|retrier',
+        target: run.body.execution_id,
+        status_code: 202,
+        after: expect.objectContaining({ retry_of_execution_id: run.body.execution_id }),
+      }),
+    );
+    const docs = (await request(ops.http).get('/api/docs-json')).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const mutating = Object.entries(docs.paths).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((m) => m !== 'get')
+        .map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    const audited = new Set(
+      (await audit({ limit: '500' })).items.map((i) => `${i.method} ${i.route}`),
+    );
+    expect(mutating.filter((r) => !audited.has(r))).toEqual([]);
+    expect(mutating.length).toBeGreaterThanOrEqual(7);
   });
 
   it('writes no row for refused requests (bad token, wrong role, invalid body, unknown target)', async () => {
