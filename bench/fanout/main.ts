@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 /**
  * bench/fanout: N simulated tenants x daily_operations against the simulator (own
  * process) at a fixed latency, C tenants in flight, on real PostgreSQL. Reports wall time
@@ -57,18 +58,7 @@ async function main(): Promise<void> {
     '--journal-limit',
     String(tenants * 10),
   ]);
-  const urls = Object.fromEntries(
-    [
-      'TENANT',
-      'FORECASTING',
-      'PRODUCTION',
-      'PROCUREMENT',
-      'INVENTORY',
-      'NOTIFICATION',
-      'TRAINING',
-      'ALERT_PROCESSOR',
-    ].map((s) => [`${s}_SERVICE_URL`, sim.url]),
-  );
+  const urls = serviceUrls(sim.url);
   const env = validateEnv({
     DATABASE_URL: dbUrl.toString(),
     LOG_LEVEL: 'warn',

@@ -360,3 +360,11 @@ export const SERVICE_URL_VARS = [
   'TRAINING_SERVICE_URL',
   'ALERT_PROCESSOR_SERVICE_URL',
 ] as const satisfies readonly EnvName[];
+
+/** Every downstream service URL variable pointed at one base URL (the simulator serves them all). */
+export function serviceUrls(url: string): Record<(typeof SERVICE_URL_VARS)[number], string> {
+  return Object.fromEntries(SERVICE_URL_VARS.map((name) => [name, url])) as Record<
+    (typeof SERVICE_URL_VARS)[number],
+    string
+  >;
+}

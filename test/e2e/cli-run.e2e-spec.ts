@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,24 +9,13 @@ import { ServiceProcess } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
-const SERVICES = [
-  'TENANT',
-  'FORECASTING',
-  'PRODUCTION',
-  'PROCUREMENT',
-  'INVENTORY',
-  'NOTIFICATION',
-  'TRAINING',
-  'ALERT_PROCESSOR',
-];
-
 describeWith(['postgres'], 'node dist/cli.js run', () => {
   let db: TestDatabase;
   let sim: RunningSimulator;
   let dataDir: string;
   const env = () => ({
     DATABASE_URL: db.url,
-    ...Object.fromEntries(SERVICES.map((s) => [`${s}_SERVICE_URL`, sim.url])),
+    ...serviceUrls(sim.url),
   });
   const cli = async (args: string[], extra: Record<string, string> = {}) => {
     const p = new ServiceProcess({ ...env(), ...extra }, 'dist/cli.js', ['run', ...args]).start();

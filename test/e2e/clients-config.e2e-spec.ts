@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,18 +55,7 @@ describe('downstream service configuration (dist/main.js)', () => {
 
     beforeAll(async () => {
       sim = await startSimulator({ tenants: 10 });
-      const urls = Object.fromEntries(
-        [
-          'TENANT',
-          'FORECASTING',
-          'PRODUCTION',
-          'PROCUREMENT',
-          'INVENTORY',
-          'NOTIFICATION',
-          'TRAINING',
-          'ALERT_PROCESSOR',
-        ].map((s) => [`${s}_SERVICE_URL`, sim.url]),
-      );
+      const urls = serviceUrls(sim.url);
       service = new ServiceProcess({ PORT: freePort(), DATA_DIR: dataDir, ...urls }).start();
       await service.waitFor('/api/v1/orchestrator/health/live');
     });

@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { authEnv, tokenFor } from '../utils/auth';
@@ -48,7 +49,6 @@ describeWith(['postgres', 'rabbitmq'], 'daily run over HTTP against the simulato
   const services: ServiceProcess[] = [];
 
   const startService = async (extra: Record<string, string> = {}) => {
-    const url = (name: string) => [`${name}_SERVICE_URL`, sim.url];
     const service = new ServiceProcess({
       PORT: freePort(),
       DATABASE_URL: db.url,
@@ -60,18 +60,7 @@ describeWith(['postgres', 'rabbitmq'], 'daily run over HTTP against the simulato
       EXECUTION_POLL_MS: '200',
       // few tenants in flight, so a killed runner dies in the middle of its tenants' work
       EXECUTION_CONCURRENCY: '10',
-      ...Object.fromEntries(
-        [
-          'TENANT',
-          'FORECASTING',
-          'PRODUCTION',
-          'PROCUREMENT',
-          'INVENTORY',
-          'NOTIFICATION',
-          'TRAINING',
-          'ALERT_PROCESSOR',
-        ].map(url),
-      ),
+      ...serviceUrls(sim.url),
       ...extra,
     }).start();
     services.push(service);

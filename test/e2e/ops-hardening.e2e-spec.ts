@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 import { register } from 'prom-client';
 import request from 'supertest';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
@@ -7,18 +8,7 @@ import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
 const API = '/api/v1/orchestrator';
-const PRODUCTION_URLS = Object.fromEntries(
-  [
-    'TENANT',
-    'FORECASTING',
-    'PRODUCTION',
-    'PROCUREMENT',
-    'INVENTORY',
-    'NOTIFICATION',
-    'TRAINING',
-    'ALERT_PROCESSOR',
-  ].map((s) => [`${s}_SERVICE_URL`, 'http://127.0.0.1:9']),
-);
+const PRODUCTION_URLS = serviceUrls('http://127.0.0.1:9');
 
 describeWith(['postgres'], 'HTTP hardening', () => {
   let db: TestDatabase;

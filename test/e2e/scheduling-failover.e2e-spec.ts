@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { startSimulator } from 'tools/simulator';
@@ -92,16 +93,6 @@ describeWith(['postgres', 'redis'], 'scheduling across leader changes (three pro
     sim = await startSimulator({ port: 0, tenants: 3, latencyMs: 1 });
     proxy = new TcpProxy(SERVICES.redis.host, SERVICES.redis.port);
     await proxy.start();
-    const urls = [
-      'TENANT',
-      'FORECASTING',
-      'PRODUCTION',
-      'PROCUREMENT',
-      'INVENTORY',
-      'NOTIFICATION',
-      'TRAINING',
-      'ALERT_PROCESSOR',
-    ];
     env = {
       DATABASE_URL: db.url,
       REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
@@ -111,7 +102,7 @@ describeWith(['postgres', 'redis'], 'scheduling across leader changes (three pro
       DELIVERY_TRACKING_IN_PROCESS: 'false',
       RUN_MIGRATIONS: 'false',
       ...authEnv(),
-      ...Object.fromEntries(urls.map((u) => [`${u}_SERVICE_URL`, sim.url])),
+      ...serviceUrls(sim.url),
     };
     await Promise.all([startOne(), startOne(), startOne()]);
     pg = new Client({ connectionString: db.url });

@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { authEnv, tokenFor } from '../utils/auth';
@@ -50,23 +51,13 @@ describeWith(['postgres'], 'scheduling in the running service', () => {
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     sim = await startSimulator({ port: 0, tenants: 5, latencyMs: 2 });
-    const urls = [
-      'TENANT',
-      'FORECASTING',
-      'PRODUCTION',
-      'PROCUREMENT',
-      'INVENTORY',
-      'NOTIFICATION',
-      'TRAINING',
-      'ALERT_PROCESSOR',
-    ];
     service = new ServiceProcess({
       PORT: freePort(),
       DATABASE_URL: db.url,
       ENABLE_LEADER_ELECTION: 'false',
       DELIVERY_TRACKING_IN_PROCESS: 'false',
       ...authEnv(),
-      ...Object.fromEntries(urls.map((u) => [`${u}_SERVICE_URL`, sim.url])),
+      ...serviceUrls(sim.url),
     }).start();
     await service.waitFor(`${API}/health/live`);
   });

@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 /**
  * `npm run demo`: the service's main job on the embedded default, in one command.
  * Starts the bakery platform simulator and the service (PGlite in DATA_DIR, default
@@ -90,18 +91,7 @@ async function main(): Promise<void> {
     `SIMULATOR (fake downstream services) on ${sim.url}: ${sim.tenants().length} tenants, ${args.latencyMs} ms latency\n`,
   );
 
-  const urls = Object.fromEntries(
-    [
-      'TENANT',
-      'FORECASTING',
-      'PRODUCTION',
-      'PROCUREMENT',
-      'INVENTORY',
-      'NOTIFICATION',
-      'TRAINING',
-      'ALERT_PROCESSOR',
-    ].map((s) => [`${s}_SERVICE_URL`, sim.url]),
-  );
+  const urls = serviceUrls(sim.url);
   const env = loadEnvOrExit({
     LOG_LEVEL: 'warn',
     DATA_DIR: './data/demo',

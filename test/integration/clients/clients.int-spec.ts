@@ -1,3 +1,4 @@
+import { serviceUrls } from 'src/config/env.schema';
 import { Global, INestApplicationContext, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ClientsModule } from 'src/clients/clients.module';
@@ -30,18 +31,7 @@ describe('ClientsModule against the simulator', () => {
     sim = await startSimulator({ tenants: 75, seed: 9, anchor });
     const env = validateEnv({
       SERVICE_TOKEN: 'integration-token',
-      ...Object.fromEntries(
-        [
-          'TENANT',
-          'FORECASTING',
-          'PRODUCTION',
-          'PROCUREMENT',
-          'INVENTORY',
-          'NOTIFICATION',
-          'TRAINING',
-          'ALERT_PROCESSOR',
-        ].map((s) => [`${s}_SERVICE_URL`, sim.url]),
-      ),
+      ...serviceUrls(sim.url),
     });
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(env), ClockModule, ClientsModule],
