@@ -325,6 +325,8 @@ export class MetricsRepository {
               max(duration_seconds)::int AS max_seconds
          FROM orchestrator_executions
         WHERE tenant_id IS NOT NULL AND ${FINISHED} AND duration_seconds IS NOT NULL
+          -- started_at bound: lets idx_executions_status (status, started_at) find them
+          AND started_at >= $1::timestamptz - interval '1 day'
           AND completed_at >= $1 AND completed_at <= $2
         GROUP BY tenant_id, workflow_name
         ORDER BY avg_seconds DESC, max_seconds DESC, tenant_id
@@ -349,9 +351,9 @@ export class MetricsRepository {
          SELECT (r.created_at AT TIME ZONE $3)::date AS d, k.tenant_id,
                 sum(k.downstream_calls) AS calls, sum(k.cpu_seconds) AS cpu,
                 sum(k.downstream_calls) * $4::numeric + sum(k.cpu_seconds) * $5::numeric AS cost
-           FROM orchestrator_execution_costs k
-           JOIN orchestrator_executions r ON r.id = k.run_id
-          WHERE r.created_at >= $1 AND r.created_at <= $2
+           FROM (SELECT id, created_at FROM orchestrator_executions
+                  WHERE ${RUN} AND created_at >= $1 AND created_at <= $2) r
+           JOIN orchestrator_execution_costs k ON k.run_id = r.id
           GROUP BY 1, 2
        )
        SELECT count(*)::int AS tenant_days, COALESCE(sum(calls), 0)::float8 AS downstream_calls,
@@ -385,11 +387,12 @@ export class MetricsRepository {
   ) {
     const validated = `
       SELECT c.tenant_id, (s.result->>'overall_mape')::float8 AS mape, s.completed_at
-        FROM orchestrator_executions c
+        FROM (SELECT id FROM orchestrator_executions
+               WHERE ${RUN} AND created_at >= $1 AND created_at <= $2) r
+        JOIN orchestrator_executions c ON c.parent_execution_id = r.id
         JOIN orchestrator_execution_steps s
           ON s.execution_id = c.id AND s.step_name = 'validate_forecasts'
-       WHERE c.tenant_id IS NOT NULL AND c.created_at >= $1 AND c.created_at <= $2
-         AND s.status = 'completed' AND jsonb_typeof(s.result->'overall_mape') = 'number'`;
+       WHERE s.status = 'completed' AND jsonb_typeof(s.result->'overall_mape') = 'number'`;
     const perTenant = `
       SELECT tenant_id, count(*)::int AS samples,
              (array_agg(mape ORDER BY completed_at DESC))[1] AS latest_mape,
@@ -397,15 +400,14 @@ export class MetricsRepository {
              max(completed_at) AS validated_at,
              regr_slope(mape, extract(epoch FROM completed_at) / 86400)::float8 AS slope_per_day
         FROM (${validated}) v GROUP BY tenant_id`;
-    const [summary] = await this.dataSource.query(
-      `SELECT count(*)::int AS tenants, avg(latest_mape)::float8 AS avg_latest_mape,
-              count(*) FILTER (WHERE latest_mape > $3)::int AS above_threshold
-         FROM (${perTenant}) t`,
-      [since, now, o.threshold],
-    );
+    // one pass over the window: the worst tenants, with the totals as window aggregates
     const worst = (await this.dataSource.query(
-      `SELECT * FROM (${perTenant}) t ORDER BY latest_mape DESC, tenant_id LIMIT $3`,
-      [since, now, o.limit],
+      `SELECT t.*, count(*) OVER ()::int AS tenants,
+              (avg(latest_mape) OVER ())::float8 AS avg_latest_mape,
+              (count(*) FILTER (WHERE latest_mape > $3) OVER ())::int AS above_threshold
+         FROM (${perTenant}) t
+        ORDER BY latest_mape DESC, tenant_id LIMIT $4`,
+      [since, now, o.threshold, o.limit],
     )) as {
       tenant_id: string;
       samples: number;
@@ -413,7 +415,15 @@ export class MetricsRepository {
       first_mape: number;
       validated_at: Date;
       slope_per_day: number | null;
+      tenants: number;
+      avg_latest_mape: number | null;
+      above_threshold: number;
     }[];
+    const summary = {
+      tenants: worst[0]?.tenants ?? 0,
+      avg_latest_mape: worst[0]?.avg_latest_mape ?? null,
+      above_threshold: worst[0]?.above_threshold ?? 0,
+    };
     const daily = (await this.dataSource.query(
       `SELECT (completed_at AT TIME ZONE $3)::date::text AS date, count(*)::int AS validations,
               round(avg(mape)::numeric, 2)::float8 AS avg_mape

@@ -17,6 +17,8 @@ const DEFAULT_DAYS = 30;
  */
 @Injectable()
 export class MetricsService implements OnApplicationBootstrap {
+  private readonly stepChildren = new Map<string, { observe(seconds: number): void }>();
+
   constructor(
     private readonly executions: ExecutionsService,
     private readonly metrics: WorkflowMetrics,
@@ -52,9 +54,15 @@ export class MetricsService implements OnApplicationBootstrap {
   }
 
   recordStep(step: FinishedStep): void {
-    this.metrics.stepDuration
-      .labels(step.workflowName, step.operation, step.status)
-      .observe(step.durationMs / 1000);
+    // label children cached: prom-client hashes the labels on every lookup, and this runs
+    // once per step of every tenant
+    const key = `${step.workflowName}\u0000${step.operation}\u0000${step.status}`;
+    let child = this.stepChildren.get(key);
+    if (!child) {
+      child = this.metrics.stepDuration.labels(step.workflowName, step.operation, step.status);
+      this.stepChildren.set(key, child);
+    }
+    child.observe(step.durationMs / 1000);
     this.costs.record(step);
   }
 
