@@ -8,6 +8,10 @@ import { serviceUrls } from 'src/config/env.schema';
  *   npm run bench:fanout -- --tenants 10000 --latency-ms 20 --concurrency 100
  */
 import 'reflect-metadata';
+
+// compiled and run from dist-bench (npm run bench:fanout), so the figures are the service's
+// own, not ts-node's; the simulator child must not inherit the path mapping
+delete process.env.TS_NODE_BASEURL;
 import { NestFactory } from '@nestjs/core';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';

@@ -1,7 +1,16 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-const ROOT = join(__dirname, '../..');
+// the repository root, also when this file runs compiled from an output folder (bench)
+const ROOT = findRoot(__dirname);
+
+function findRoot(from: string): string {
+  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'tools/simulator/main.ts'))) return dir;
+  }
+  return join(__dirname, '../..');
+}
 
 export interface SimulatorChild {
   url: string;
