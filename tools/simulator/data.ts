@@ -1,3 +1,8 @@
+import type {
+  PurchaseOrder,
+  PurchaseOrderStatus,
+  ReceiptStatus,
+} from 'src/clients/downstream.types';
 import type { SubscriptionTier, Tenant, TenantStatus } from 'src/clients/operation-registry';
 import { hashSeed, intBetween, mulberry32, pick, round, seededUuid, Rng } from './prng';
 
@@ -315,29 +320,12 @@ const CASE_SHAPES: Record<
   },
 };
 
-export type PurchaseOrderStatus = 'draft' | 'approved' | 'sent' | 'received' | 'cancelled';
-export type ReceiptStatus = 'none' | 'draft' | 'confirmed';
-
-export interface PurchaseOrder {
-  id: string;
-  tenant_id: string;
-  po_number: string;
-  status: PurchaseOrderStatus;
-  supplier: { id: string; name: string; phone?: string };
-  line_items: Array<{
-    id: string;
-    ingredient_id: string;
-    ingredient_name: string;
-    quantity: number;
-    unit: string;
-    unit_price: number;
-  }>;
-  expected_delivery_date: string;
-  delivery_window: { start: string; end: string };
-  receipt: { status: ReceiptStatus; receipt_id: string | null };
-  total_amount: number;
-  currency: 'EUR';
-}
+// the simulator serves exactly the contract the clients read (docs/downstream-api.md)
+export type {
+  PurchaseOrder,
+  PurchaseOrderStatus,
+  ReceiptStatus,
+} from 'src/clients/downstream.types';
 
 export interface SimPurchaseOrder {
   po: PurchaseOrder;
