@@ -1,4 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { TimeRangePageQuery } from 'src/common/validation/time-range-page.query';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -6,7 +7,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsString,
   IsUUID,
@@ -47,7 +47,7 @@ export const EXECUTION_STATUSES = [
   'skipped',
 ] as const;
 
-export class ListExecutionsQuery {
+export class ListExecutionsQuery extends TimeRangePageQuery {
   @ApiPropertyOptional({ description: 'workflow id or name' })
   @IsOptional()
   @IsString()
@@ -63,33 +63,10 @@ export class ListExecutionsQuery {
   @IsIn(EXECUTION_STATUSES)
   status?: (typeof EXECUTION_STATUSES)[number];
 
-  @ApiPropertyOptional({ description: 'created at or after (ISO 8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  from?: string;
-
-  @ApiPropertyOptional({ description: 'created before (ISO 8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  to?: string;
-
   @ApiPropertyOptional({ description: 'only runs (parent executions), not tenant executions' })
   @IsOptional()
   @IsIn(['true', 'false'])
   runs_only?: 'true' | 'false';
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  cursor?: string;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
 }
 
 export class PageQuery {

@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { TimeRangePageQuery } from 'src/common/validation/time-range-page.query';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
-export class AuditQuery {
+export class AuditQuery extends TimeRangePageQuery {
   @ApiPropertyOptional({ description: 'token subject (sub) of the caller', example: 'auth0|alice' })
   @IsOptional()
   @IsString()
@@ -31,28 +31,4 @@ export class AuditQuery {
   @IsOptional()
   @IsIn(['POST', 'PUT', 'PATCH', 'DELETE'])
   method?: string;
-
-  @ApiPropertyOptional({ description: 'at or after (ISO 8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  from?: string;
-
-  @ApiPropertyOptional({ description: 'before (ISO 8601)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  to?: string;
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
 }
