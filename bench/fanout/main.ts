@@ -132,6 +132,10 @@ async function main(): Promise<void> {
       (SELECT count(*) FROM orchestrator_execution_steps)::int AS steps,
       (SELECT count(*) FROM orchestrator_execution_logs)::int AS logs,
       (SELECT count(*) FROM orchestrator_outbox)::int AS outbox`);
+  const [txStats] = await ds.query(
+    `SELECT xact_commit::int AS commits, tup_inserted::int AS inserted, tup_updated::int AS updated
+       FROM pg_stat_database WHERE datname = current_database()`,
+  );
   const [timing] = await ds.query(`SELECT
       avg(extract(epoch FROM completed_at - started_at) * 1000)::int AS avg_tenant_ms,
       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at) * 1000)::int AS p99_tenant_ms
@@ -152,6 +156,7 @@ async function main(): Promise<void> {
     ideal_s: +ideal.toFixed(2),
     ratio: +(wallS / ideal).toFixed(3),
     cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
+    cpu_system_s: +(cpu.system / 1e6).toFixed(2),
     cpu_ms_per_1000_steps: +(((cpu.user + cpu.system) / 1e3 / steps) * 1000).toFixed(1),
     peak_rss_mb: Math.round(peakRss / 1048576),
     rows_written: rows,
@@ -162,6 +167,7 @@ async function main(): Promise<void> {
     avg_tenant_ms: timing.avg_tenant_ms,
     p99_tenant_ms: timing.p99_tenant_ms,
     avg_step_ms: Number(stepTiming.avg_step_ms),
+    database_transactions: txStats,
     group_commits: writer.stats.commits,
     avg_commit_ms: +(writer.stats.commitMs / Math.max(1, writer.stats.commits)).toFixed(2),
     journal_calls: journal.length,
