@@ -98,7 +98,8 @@ async function main(): Promise<void> {
     progress = await executions.progress(id);
     const done = (progress.by_status.completed ?? 0) + (progress.by_status.failed ?? 0);
     process.stderr.write(
-      `\r  ${done}/${progress.tenants_total} tenants, ${((performance.now() - t0) / 1000).toFixed(1)} s   `,
+      `\r  ${done}/${progress.tenants_total} tenants, ${((performance.now() - t0) / 1000).toFixed(1)} s, ` +
+        `rss ${Math.round(process.memoryUsage.rss() / 1048576)} MB, heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB   `,
     );
   }
   const wallS = (performance.now() - t0) / 1000;
