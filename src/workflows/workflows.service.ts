@@ -82,7 +82,7 @@ export class WorkflowsService implements OnApplicationBootstrap {
   ): Promise<{ before: WorkflowView; after: WorkflowView }> {
     return this.repository.transaction(async (tx) => {
       const current = await this.lockOrThrow(idOrName, tx);
-      const changes = this.changesFrom(dto, current, '');
+      const changes = this.changesFrom(dto, '');
       const after = await this.apply(tx, current, changes);
       return { before: toWorkflowView(current), after: toWorkflowView(after) };
     });
@@ -119,7 +119,7 @@ export class WorkflowsService implements OnApplicationBootstrap {
           continue;
         }
         try {
-          planned.push({ current, changes: this.changesFrom(update, current, `workflows[${i}].`) });
+          planned.push({ current, changes: this.changesFrom(update, `workflows[${i}].`) });
         } catch (err) {
           if (err instanceof WorkflowError && err.details) problems.push(...err.details);
           else throw err;
@@ -200,7 +200,6 @@ export class WorkflowsService implements OnApplicationBootstrap {
   /** Maps API fields to entity fields and checks what class-validator cannot. */
   private changesFrom(
     dto: UpdateWorkflowDto | ScheduleFieldsDto,
-    _current: WorkflowEntity,
     prefix: string,
   ): Partial<WorkflowEntity> {
     const changes: Record<string, unknown> = {};
