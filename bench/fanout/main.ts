@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     null,
   );
   const id = (run as { execution_id: string }).execution_id;
+  const startS = (performance.now() - t0) / 1000;
   let progress = await executions.progress(id);
   while (progress.status === 'running') {
     await new Promise((r) => setTimeout(r, 250));
@@ -109,11 +110,12 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   process.stderr.write('\n');
 
-  const journal: { tenant_id: string; operation: string; status: number }[] = await (
-    await fetch(`${sim.url}/__sim/calls?limit=${tenants * 10}`)
-  )
-    .json()
-    .then((b: any) => (Array.isArray(b) ? b : (b.calls ?? b.items)));
+  const journal: { tenant_id: string; operation: string; status: number; duration_ms?: number }[] =
+    await (
+      await fetch(`${sim.url}/__sim/calls?limit=${tenants * 10}`)
+    )
+      .json()
+      .then((b: any) => (Array.isArray(b) ? b : (b.calls ?? b.items)));
   const counts = new Map<string, number>();
   for (const c of journal)
     if (DAILY_OPS.includes(c.operation))
@@ -122,6 +124,10 @@ async function main(): Promise<void> {
         (counts.get(`${c.tenant_id}|${c.operation}`) ?? 0) + 1,
       );
   const duplicates = [...counts.values()].filter((n) => n > 1).length;
+  const served = journal.filter((c: { duration_ms?: number }) => typeof c.duration_ms === 'number');
+  const simulatorMs =
+    served.reduce((sum: number, c: { duration_ms?: number }) => sum + (c.duration_ms ?? 0), 0) /
+    Math.max(1, served.length);
   const missing = tenants * DAILY_OPS.length - counts.size;
 
   const ds = new DataSource(
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
     wall_s: +wallS.toFixed(2),
     ideal_s: +ideal.toFixed(2),
     ratio: +(wallS / ideal).toFixed(3),
+    run_created_s: +startS.toFixed(2),
     cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
     cpu_system_s: +(cpu.system / 1e6).toFixed(2),
     cpu_ms_per_1000_steps: +(((cpu.user + cpu.system) / 1e3 / steps) * 1000).toFixed(1),
@@ -168,6 +175,7 @@ async function main(): Promise<void> {
     avg_tenant_ms: timing.avg_tenant_ms,
     p99_tenant_ms: timing.p99_tenant_ms,
     avg_step_ms: Number(stepTiming.avg_step_ms),
+    avg_simulator_ms: +simulatorMs.toFixed(1),
     database_transactions: txStats,
     group_commits: writer.stats.commits,
     avg_commit_ms: +(writer.stats.commitMs / Math.max(1, writer.stats.commits)).toFixed(2),
