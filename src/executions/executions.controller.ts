@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiOkResponse,
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiNotFoundResponse,
@@ -22,6 +23,11 @@ import {
 import { CurrentPrincipal, Roles } from 'src/auth/auth.decorators';
 import type { Principal } from 'src/auth/principal';
 import { ExecuteWorkflowDto, ListExecutionsQuery, PageQuery } from './dto/execution.dto';
+import {
+  EXECUTION_DETAIL_EXAMPLE,
+  EXECUTION_LIST_EXAMPLE,
+  EXECUTION_LOGS_EXAMPLE,
+} from './execution.examples';
 import { ExecutionsService } from './executions.service';
 
 /** A malformed id is the caller's mistake (400 naming it), not an unknown one (404). */
@@ -42,6 +48,7 @@ export class ExecutionsController {
   constructor(private readonly executions: ExecutionsService) {}
 
   @Get()
+  @ApiOkResponse({ schema: { example: EXECUTION_LIST_EXAMPLE } })
   @ApiOperation({
     summary: 'List executions',
     description:
@@ -52,12 +59,14 @@ export class ExecutionsController {
   }
 
   @Get('failed')
+  @ApiOkResponse({ schema: { example: EXECUTION_LIST_EXAMPLE } })
   @ApiOperation({ summary: 'List failed executions (runs and tenant executions), newest first' })
   failed(@Query() query: PageQuery) {
     return this.executions.failed(query);
   }
 
   @Get(':execution_id')
+  @ApiOkResponse({ schema: { example: EXECUTION_DETAIL_EXAMPLE } })
   @ApiOperation({
     summary: 'Get an execution',
     description:
@@ -70,6 +79,7 @@ export class ExecutionsController {
   }
 
   @Get(':execution_id/logs')
+  @ApiOkResponse({ schema: { example: EXECUTION_LOGS_EXAMPLE } })
   @ApiOperation({
     summary: "An execution's step logs (a run's: all its tenants'), oldest first, paginated",
   })

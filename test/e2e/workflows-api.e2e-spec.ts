@@ -216,4 +216,19 @@ describeWith(['postgres'], 'workflows API', () => {
     const cursor = await get('/executions?cursor=garbage').expect(400);
     expect(cursor.body.details[0].field).toBe('cursor');
   });
+
+  it('documents the engine routes in Swagger with response examples', async () => {
+    const docs = await request(ops.http).get('/api/docs-json').expect(200);
+    const example = (path: string, method: string, status: string) =>
+      docs.body.paths[path]?.[method]?.responses?.[status]?.content?.['application/json']?.schema
+        ?.example;
+    expect(example('/api/v1/orchestrator/executions/{execution_id}', 'get', '200')).toMatchObject({
+      workflow_name: 'daily_operations',
+      children: [expect.objectContaining({ steps: expect.any(Array) })],
+    });
+    expect(example('/api/v1/orchestrator/executions', 'get', '200')).toHaveProperty('next_cursor');
+    expect(
+      example('/api/v1/orchestrator/workflows/{workflow_id}/execute', 'post', '202'),
+    ).toHaveProperty('execution_id');
+  });
 });
