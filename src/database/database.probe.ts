@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { withTimeout } from 'src/common/time/with-timeout';
 
 export type DatabaseState =
   | { ok: true; kind: 'postgresql' | 'pglite' }
@@ -15,23 +16,14 @@ export class DatabaseProbe {
 
   async check(): Promise<DatabaseState> {
     const kind = this.dataSource.options.driver ? 'pglite' : 'postgresql';
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)),
-        PROBE_TIMEOUT_MS,
-      );
-    });
     try {
-      await Promise.race([this.dataSource.query('SELECT 1'), timeout]);
-      const pending = await Promise.race([this.dataSource.showMigrations(), timeout]);
+      await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      const pending = await withTimeout(this.dataSource.showMigrations(), PROBE_TIMEOUT_MS);
       if (pending)
         return { ok: false, kind, reason: 'migrations pending: run `node dist/cli.js migrate`' };
       return { ok: true, kind };
     } catch (err) {
       return { ok: false, kind, reason: `database unreachable: ${(err as Error).message}` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

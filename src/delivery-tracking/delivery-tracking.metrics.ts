@@ -1,5 +1,6 @@
 import { Counter, Histogram, Registry, register } from 'prom-client';
 import { DELIVERY_ALERT_TYPES, DeliveryAlertType } from './delivery-rules';
+import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
 
 /**
  * The specification's metric names ("Monitoring & Observability"). Built on the registry
@@ -12,7 +13,7 @@ export class DeliveryTrackingMetrics {
   readonly errors: Counter<'reason'>;
 
   constructor(registry: Registry = register) {
-    this.jobDuration = getOrCreate(
+    this.jobDuration = getOrCreateMetric(
       registry,
       'delivery_tracking_job_duration_seconds',
       () =>
@@ -25,7 +26,7 @@ export class DeliveryTrackingMetrics {
           registers: [registry],
         }),
     );
-    this.alertsGenerated = getOrCreate(
+    this.alertsGenerated = getOrCreateMetric(
       registry,
       'delivery_alerts_generated_total',
       () =>
@@ -36,7 +37,7 @@ export class DeliveryTrackingMetrics {
           registers: [registry],
         }),
     );
-    this.deliveriesChecked = getOrCreate(
+    this.deliveriesChecked = getOrCreateMetric(
       registry,
       'deliveries_checked_total',
       () =>
@@ -46,7 +47,7 @@ export class DeliveryTrackingMetrics {
           registers: [registry],
         }),
     );
-    this.errors = getOrCreate(
+    this.errors = getOrCreateMetric(
       registry,
       'delivery_tracking_errors_total',
       () =>
@@ -65,8 +66,4 @@ export class DeliveryTrackingMetrics {
   countAlert(type: DeliveryAlertType, n = 1): void {
     this.alertsGenerated.inc({ type }, n);
   }
-}
-
-function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Registry, register } from 'prom-client';
 import { OutboxBacklog } from './outbox.repository';
+import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
+import { withTimeout } from 'src/common/time/with-timeout';
 
 const BACKLOG_QUERY_TIMEOUT_MS = 2000;
 
@@ -17,7 +19,7 @@ export class OutboxMetrics {
   private backlogInFlight: Promise<OutboxBacklog> | null = null;
 
   constructor(registry: Registry = register) {
-    this.published = getOrCreate(
+    this.published = getOrCreateMetric(
       registry,
       'orchestrator_outbox_published_total',
       () =>
@@ -28,7 +30,7 @@ export class OutboxMetrics {
           registers: [registry],
         }),
     );
-    this.publishFailures = getOrCreate(
+    this.publishFailures = getOrCreateMetric(
       registry,
       'orchestrator_outbox_publish_failures_total',
       () =>
@@ -41,7 +43,7 @@ export class OutboxMetrics {
     );
     // read at scrape time, so the figure is right on every replica, relaying or not
     const backlog = () => this.refreshBacklog();
-    getOrCreate(
+    getOrCreateMetric(
       registry,
       'orchestrator_outbox_backlog',
       () =>
@@ -54,7 +56,7 @@ export class OutboxMetrics {
           },
         }),
     );
-    getOrCreate(
+    getOrCreateMetric(
       registry,
       'orchestrator_outbox_oldest_unsent_age_seconds',
       () =>
@@ -85,18 +87,4 @@ export class OutboxMetrics {
       .finally(() => (this.backlogInFlight = null));
     return this.backlogInFlight;
   }
-}
-
-function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, register } from 'prom-client';
+import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
+import { withTimeout } from 'src/common/time/with-timeout';
 
 /** The specification's metric names (a contract: additions allowed, renames not). */
 export const SPEC_METRICS = {
@@ -50,7 +52,7 @@ export class WorkflowMetrics {
   private lastSnapshot: ScrapeSnapshot | null = null;
 
   constructor(registry: Registry = register) {
-    this.executions = getOrCreate(
+    this.executions = getOrCreateMetric(
       registry,
       SPEC_METRICS.executions,
       () =>
@@ -61,7 +63,7 @@ export class WorkflowMetrics {
           registers: [registry],
         }),
     );
-    this.duration = getOrCreate(
+    this.duration = getOrCreateMetric(
       registry,
       SPEC_METRICS.duration,
       () =>
@@ -73,7 +75,7 @@ export class WorkflowMetrics {
           registers: [registry],
         }),
     );
-    this.tenants = getOrCreate(
+    this.tenants = getOrCreateMetric(
       registry,
       SPEC_METRICS.tenants,
       () =>
@@ -84,7 +86,7 @@ export class WorkflowMetrics {
           registers: [registry],
         }),
     );
-    this.stepDuration = getOrCreate(
+    this.stepDuration = getOrCreateMetric(
       registry,
       EXTRA_METRICS.stepDuration,
       () =>
@@ -96,7 +98,7 @@ export class WorkflowMetrics {
           registers: [registry],
         }),
     );
-    this.costEur = getOrCreate(
+    this.costEur = getOrCreateMetric(
       registry,
       EXTRA_METRICS.costEur,
       () =>
@@ -107,7 +109,7 @@ export class WorkflowMetrics {
           registers: [registry],
         }),
     );
-    this.deadlineMisses = getOrCreate(
+    this.deadlineMisses = getOrCreateMetric(
       registry,
       EXTRA_METRICS.deadlineMisses,
       () =>
@@ -119,7 +121,7 @@ export class WorkflowMetrics {
         }),
     );
     const read = () => this.readSnapshot();
-    getOrCreate(
+    getOrCreateMetric(
       registry,
       SPEC_METRICS.successRate,
       () =>
@@ -139,7 +141,7 @@ export class WorkflowMetrics {
           },
         }),
     );
-    getOrCreate(
+    getOrCreateMetric(
       registry,
       EXTRA_METRICS.inFlight,
       () =>
@@ -156,7 +158,7 @@ export class WorkflowMetrics {
           },
         }),
     );
-    getOrCreate(
+    getOrCreateMetric(
       registry,
       EXTRA_METRICS.skippedSlots,
       () =>
@@ -173,7 +175,7 @@ export class WorkflowMetrics {
           },
         }),
     );
-    getOrCreate(
+    getOrCreateMetric(
       registry,
       EXTRA_METRICS.alertsOpen,
       () =>
@@ -209,18 +211,4 @@ export class WorkflowMetrics {
       .catch(() => this.lastSnapshot);
     return this.snapshot;
   }
-}
-
-function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

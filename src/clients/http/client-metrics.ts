@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, register } from 'prom-client';
+import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
 
 /** How one attempt (or a call refused before any attempt) ended: the `outcome` label. */
 export type AttemptOutcome =
@@ -43,7 +44,7 @@ export class ClientMetrics {
   private readonly requestChildren = new Map<string, { inc(): void }>();
 
   constructor(readonly registry: Registry = register) {
-    this.duration = getOrCreate(
+    this.duration = getOrCreateMetric(
       registry,
       METRIC_NAMES.duration,
       () =>
@@ -55,7 +56,7 @@ export class ClientMetrics {
           registers: [registry],
         }),
     );
-    this.requests = getOrCreate(
+    this.requests = getOrCreateMetric(
       registry,
       METRIC_NAMES.requests,
       () =>
@@ -66,7 +67,7 @@ export class ClientMetrics {
           registers: [registry],
         }),
     );
-    this.retries = getOrCreate(
+    this.retries = getOrCreateMetric(
       registry,
       METRIC_NAMES.retries,
       () =>
@@ -77,7 +78,7 @@ export class ClientMetrics {
           registers: [registry],
         }),
     );
-    this.breaker = getOrCreate(
+    this.breaker = getOrCreateMetric(
       registry,
       METRIC_NAMES.breaker,
       () =>
@@ -89,7 +90,7 @@ export class ClientMetrics {
         }),
     );
     const readers = readersOf(registry);
-    this.inFlight = getOrCreate(
+    this.inFlight = getOrCreateMetric(
       registry,
       METRIC_NAMES.inFlight,
       () =>
@@ -150,8 +151,4 @@ function readersOf(registry: Registry): Map<string, () => number> {
     inFlightReaders.set(registry, readers);
   }
   return readers;
-}
-
-function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }
