@@ -16,6 +16,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
+import { createBenchDatabase } from '../bench-database';
 import { validateEnv } from 'src/config/validate-env';
 import { DeliveryTrackingCommandModule } from 'src/delivery-tracking/delivery-tracking-command.module';
 import {
@@ -41,14 +42,8 @@ async function main(): Promise<void> {
   const latencyMs = arg('latency-ms', 50);
   const concurrency = arg('concurrency', 50);
   const withRabbit = process.argv.includes('--rabbitmq');
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const dbName = `orch_bench_delivery_${Date.now()}`;
-
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
+  const database = await createBenchDatabase('orch_bench_delivery');
+  const dbUrl = new URL(database.url);
 
   const sim = await spawnSimulator([
     '--port',
@@ -135,8 +130,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     await app.close();
     await sim.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

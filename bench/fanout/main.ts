@@ -14,7 +14,7 @@ import 'reflect-metadata';
 delete process.env.TS_NODE_BASEURL;
 import { NestFactory } from '@nestjs/core';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Client } from 'pg';
+import { createBenchDatabase } from '../bench-database';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
@@ -42,14 +42,8 @@ async function main(): Promise<void> {
   const tenants = arg('tenants', 10000);
   const latencyMs = arg('latency-ms', 20);
   const concurrency = arg('concurrency', 100);
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const dbName = `orch_bench_${Date.now()}`;
-
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
+  const database = await createBenchDatabase('orch_bench');
+  const dbUrl = new URL(database.url);
 
   const sim = await spawnSimulator([
     '--port',
@@ -187,8 +181,7 @@ async function main(): Promise<void> {
 
   await app.close();
   await sim.stop();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
   process.exit(progress.status === 'completed' && duplicates === 0 && missing === 0 ? 0 : 1);
 }
 
