@@ -13,6 +13,7 @@ import 'reflect-metadata';
 // own, not ts-node's; the simulator child must not inherit the path mapping
 delete process.env.TS_NODE_BASEURL;
 import { NestFactory } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createBenchDatabase } from '../bench-database';
 import { AppModule } from 'src/app.module';
@@ -79,6 +80,8 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const cpu0 = process.cpuUsage();
+  const sim0 = processCpuS(sim.process.pid!);
+  const machine0 = machineCpuS();
   const t0 = performance.now();
   const run = await executions.executeManually(
     'daily_operations',
@@ -101,6 +104,8 @@ async function main(): Promise<void> {
   loopDelay.disable();
   if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
   const cpu = process.cpuUsage(cpu0);
+  const simCpuS = processCpuS(sim.process.pid!) - sim0;
+  const machine1 = machineCpuS();
   clearInterval(sampler);
   process.stderr.write('\n');
 
@@ -161,6 +166,15 @@ async function main(): Promise<void> {
     cpu_system_s: +(cpu.system / 1e6).toFixed(2),
     cpu_ms_per_1000_steps: +(((cpu.user + cpu.system) / 1e3 / steps) * 1000).toFixed(1),
     peak_rss_mb: Math.round(peakRss / 1048576),
+    // the other processes on the same cores: the simulator, and the rest (mostly PostgreSQL)
+    machine_cpu: {
+      busy_s: +(machine1.busy - machine0.busy).toFixed(2),
+      idle_s: +(machine1.idle - machine0.idle).toFixed(2),
+      simulator_s: +simCpuS.toFixed(2),
+      others_s: +(machine1.busy - machine0.busy - simCpuS - (cpu.user + cpu.system) / 1e6).toFixed(
+        2,
+      ),
+    },
     rows_written: rows,
     event_loop_delay_ms: {
       mean: +(loopDelay.mean / 1e6).toFixed(1),
@@ -183,6 +197,24 @@ async function main(): Promise<void> {
   await sim.stop();
   await database.drop();
   process.exit(progress.status === 'completed' && duplicates === 0 && missing === 0 ? 0 : 1);
+}
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function processCpuS(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/** The whole machine's busy and idle CPU seconds, from /proc/stat. */
+function machineCpuS(): { busy: number; idle: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const n = ticks.map(Number);
+  const idle = n[3] + n[4];
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / TICKS_PER_S, idle: idle / TICKS_PER_S };
 }
 
 /** BENCH_PROFILE=<file>: a CPU profile of the run only (not of start-up), for DevTools. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
+import { preparedQuery } from 'src/database/prepared-query';
 import { returnedRows } from 'src/database/query-result';
 import { Transaction } from 'src/database/transaction';
 import { ExecutionLogEntity, LogLevel } from './execution-log.entity';
@@ -49,6 +50,9 @@ export interface LogRow {
   at: Date;
 }
 
+/** A claimed execution; `resumed` when it may have completed steps to skip. */
+export type ClaimedExecution = ExecutionEntity & { resumed: boolean };
+
 export interface FinalState {
   id: string;
   owner: string;
@@ -61,6 +65,8 @@ export interface FinalState {
   resultSummary: Record<string, unknown> | null;
   attempt: number;
   nextAttemptAt: Date | null;
+  /** when this attempt's steps began (the claim may be earlier: claimed work waits in a buffer) */
+  startedAt?: Date | null;
 }
 
 export interface ExecutionFilter {
@@ -209,26 +215,42 @@ export class ExecutionsRepository {
    * work whose lease expired (its instance died). SKIP LOCKED lets many claimers share
    * the queue without waiting on each other; the lease is on the database clock.
    */
-  async claim(owner: string, limit: number, leaseMs: number): Promise<ExecutionEntity[]> {
-    const rows = await this.dataSource.query(
-      `WITH picked AS (
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedExecution[]> {
+    const rows = await preparedQuery(
+      this.dataSource,
+      'orchestrator_claim',
+      // two access paths (migration ClaimIndexes): expired leases first (their instance
+      // died; they resume), then pending work in tier order; each stops after $2 rows.
+      // `= ANY(ARRAY(...))` keeps the update on the primary key: joining the CTEs made
+      // the prepared (generic) plan hash-join against the whole table
+      `WITH expired AS (
          SELECT id FROM orchestrator_executions
-          WHERE tenant_id IS NOT NULL AND status IN ('pending', 'running')
-            AND ((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
-              OR (status = 'running' AND lease_expires_at < now()))
-          ORDER BY priority DESC, created_at, tenant_id
+          WHERE status = 'running' AND tenant_id IS NOT NULL AND lease_expires_at < now()
+          ORDER BY lease_expires_at
           LIMIT $2
-          FOR UPDATE SKIP LOCKED)
+          FOR UPDATE SKIP LOCKED
+       ), fresh AS (
+         SELECT id FROM orchestrator_executions
+          WHERE status = 'pending' AND tenant_id IS NOT NULL
+            AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+          ORDER BY priority DESC, created_at, tenant_id
+          LIMIT $2 - (SELECT count(*) FROM expired)
+          FOR UPDATE SKIP LOCKED
+       )
+       -- resumed: started before (handed back, a later attempt) or a retry with copied
+       -- steps; only then can it have completed steps to skip
        UPDATE orchestrator_executions e
           SET status = 'running', lease_owner = $1, lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
               started_at = COALESCE(e.started_at, now()), executed_by_instance = $1, updated_at = now()
-         FROM picked WHERE e.id = picked.id
+         WHERE e.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM fresh))
        RETURNING ${COLUMNS.split(',')
          .map((c) => `e.${c.trim()}`)
-         .join(', ')}`,
+         .join(
+           ', ',
+         )}, (e.attempt > 1 OR e.started_at < now() OR e.retry_of_execution_id IS NOT NULL) AS resumed`,
       [owner, limit, leaseMs],
     );
-    return returnedRows(rows).map(toEntity);
+    return rows.map((r) => Object.assign(toEntity(r), { resumed: r.resumed === true }));
   }
 
   /** Extends the leases this instance still holds; returns the ids it still owns. */
@@ -279,7 +301,9 @@ export class ExecutionsRepository {
     // three JSON documents rather than 26 arrays: one JSON.stringify each instead of the
     // driver escaping every element into an array literal, which cost more CPU than the
     // HTTP calls themselves at thousands of steps a second
-    const result = await this.dataSource.query(
+    const result = await preparedQuery<{ id: string }>(
+      this.dataSource,
+      'orchestrator_write_state',
       `WITH s AS (
          INSERT INTO orchestrator_execution_steps
            (execution_id, step_name, step_index, status, attempts, result, error_message, started_at, completed_at)
@@ -303,10 +327,11 @@ export class ExecutionsRepository {
             SET status = f.st, completed_at = f.ca, duration_seconds = f.ds,
                 steps_completed = f.sc, steps_failed = f.sf, error_message = f.er,
                 result_summary = f.rs, attempt = f.a, next_attempt_at = f.na,
+                started_at = COALESCE(f.sa, e.started_at),
                 lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
            FROM jsonb_to_recordset($3::jsonb)
              AS f(id uuid, o varchar, st varchar, ca timestamptz, ds int, sc int, sf int, er text, rs jsonb,
-                  a int, na timestamptz)
+                  a int, na timestamptz, sa timestamptz)
           WHERE e.id = f.id AND e.lease_owner = f.o AND e.status = 'running'
           RETURNING e.id
        )
@@ -348,11 +373,12 @@ export class ExecutionsRepository {
             rs: r.resultSummary,
             a: r.attempt,
             na: r.nextAttemptAt,
+            sa: r.startedAt ?? null,
           })),
         ),
       ],
     );
-    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
+    return new Set(result.map((r) => r.id));
   }
 
   /** Cancels pending tenant work whose run passed its deadline; returns the parents touched. */

@@ -4,6 +4,7 @@ import { ExecutionDeadline1796014000000 } from './1796014000000-execution-deadli
 import { AuditLog1796020000000 } from './1796020000000-audit-log';
 import { MetricsCost1796020100000 } from './1796020100000-metrics-cost';
 import { OrchestratorAlerts1796020200000 } from './1796020200000-orchestrator-alerts';
+import { ClaimIndexes1796030000000 } from './1796030000000-claim-indexes';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   AuditLog1796020000000,
   MetricsCost1796020100000,
   OrchestratorAlerts1796020200000,
+  ClaimIndexes1796030000000,
 ];

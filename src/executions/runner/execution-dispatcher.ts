@@ -9,12 +9,20 @@ import {
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
 import { WorkflowsService } from 'src/workflows/workflows.service';
-import { ExecutionsRepository } from '../executions.repository';
+import { ClaimedExecution, ExecutionsRepository } from '../executions.repository';
 import { ResultCache } from '../result-cache';
 import type { ExecutionEntity } from '../execution.entity';
+import type { WorkflowEntity } from 'src/workflows/workflow.entity';
 import { RunCompleter } from './run-completer';
 import { StateWriter } from './state-writer';
 import { AbortReason, TenantRunner } from './tenant-runner';
+
+/** Claimed, leased and prepared, waiting for a free slot. */
+interface Ready {
+  execution: ClaimedExecution;
+  workflow: WorkflowEntity | undefined;
+  completed: Map<string, unknown>;
+}
 
 interface InFlight {
   execution: ExecutionEntity;
@@ -38,6 +46,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   private readonly logger = new Logger(ExecutionDispatcher.name);
   readonly owner = `${hostname()}-${randomBytes(4).toString('hex')}`;
   private readonly inFlight = new Map<string, InFlight>();
+  /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
+  private ready: Ready[] = [];
   private stopping = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -47,6 +57,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly minClaim: number;
+  private readonly prefetch: number;
 
   constructor(
     private readonly repository: ExecutionsRepository,
@@ -63,6 +74,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     this.leaseMs = config.get('EXECUTION_LEASE_SECONDS') * 1000;
     this.pollMs = config.get('EXECUTION_POLL_MS');
     this.minClaim = Math.max(1, Math.floor(this.maxInFlight / 10));
+    this.prefetch = this.minClaim * 2;
   }
 
   onApplicationBootstrap(): void {
@@ -92,21 +104,24 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
 
   private async claimLoop(): Promise<void> {
     while (!this.stopping) {
-      const free = this.maxInFlight - this.inFlight.size;
-      // claim in batches: one claim query per finished tenant would cap throughput at
-      // the claim's round trip (PERFORMANCE-NOTES.md), so wait for a tenth of the slots
-      if (free <= 0 || (free < this.minClaim && this.inFlight.size > 0)) {
+      this.startReady();
+      // claim in batches and ahead: one claim per finished tenant would cap throughput
+      // at the claim's round trip (PERFORMANCE-NOTES.md), and claiming only once slots
+      // are free would leave them idle for that round trip; so claim at least a tenth
+      // of the slots at a time, up to a buffer of two tenths beyond them
+      const room = this.maxInFlight + this.prefetch - this.inFlight.size - this.ready.length;
+      if (room < this.minClaim && this.inFlight.size + this.ready.length > 0) {
         await this.waitForWake(this.pollMs);
         continue;
       }
-      let claimed: ExecutionEntity[] = [];
+      let claimed: ClaimedExecution[] = [];
       try {
         claimed = await this.repository.claim(
           this.owner,
-          Math.min(free, CLAIM_BATCH),
+          Math.min(room, CLAIM_BATCH),
           this.leaseMs,
         );
-        if (claimed.length > 0) await this.startAll(claimed);
+        if (claimed.length > 0) this.ready.push(...(await this.prepare(claimed)));
       } catch (err) {
         this.logger.warn(`claiming work failed: ${(err as Error).message}`);
         await this.waitForWake(this.pollMs);
@@ -130,52 +145,62 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     });
   }
 
-  private async startAll(claimed: ExecutionEntity[]): Promise<void> {
-    const ids = claimed.map((e) => e.id);
+  /** Loads what claimed work needs to start: its definition and, when resumed, its done steps. */
+  private async prepare(claimed: ClaimedExecution[]): Promise<Ready[]> {
     const [definitions, completed] = await Promise.all([
       this.workflows.getMany([...new Set(claimed.map((e) => e.workflowId!))]),
-      this.repository.completedSteps(ids),
+      this.repository.completedSteps(claimed.filter((e) => e.resumed).map((e) => e.id)),
     ]);
-    for (const execution of claimed) {
-      const workflow = definitions.get(execution.workflowId!);
-      const controller = new AbortController();
-      const remaining = execution.deadlineAt
-        ? execution.deadlineAt.getTime() - this.clock.now().getTime()
-        : null;
-      const entry: InFlight = {
-        execution,
-        controller,
-        deadlineTimer: null,
-        done: Promise.resolve(),
-      };
-      if (remaining !== null) {
-        if (remaining <= 0) controller.abort('deadline' satisfies AbortReason);
-        else
-          entry.deadlineTimer = setTimeout(
-            () => controller.abort('deadline' satisfies AbortReason),
-            remaining,
-          );
-      }
-      this.inFlight.set(execution.id, entry);
-      entry.done = (
-        workflow
-          ? this.runOne(
-              execution,
-              workflow,
-              completed.get(execution.id) ?? new Map(),
-              controller.signal,
-            )
-          : this.failMissingWorkflow(execution)
-      )
-        .catch((err: Error) =>
-          this.logger.error(`execution ${execution.id} crashed: ${err.stack ?? err.message}`),
-        )
-        .finally(() => {
-          if (entry.deadlineTimer) clearTimeout(entry.deadlineTimer);
-          this.inFlight.delete(execution.id);
-          this.wake();
-        });
+    return claimed.map((execution) => ({
+      execution,
+      workflow: definitions.get(execution.workflowId!),
+      completed: completed.get(execution.id) ?? new Map(),
+    }));
+  }
+
+  /** Fills free slots from the buffer. */
+  private startReady(): void {
+    while (!this.stopping && this.inFlight.size < this.maxInFlight && this.ready.length > 0) {
+      this.launch(this.ready.shift()!);
     }
+  }
+
+  private launch({ execution, workflow, completed }: Ready): void {
+    // the attempt starts now, not when it was claimed into the buffer
+    if (!execution.resumed) execution.startedAt = this.clock.now();
+    const controller = new AbortController();
+    const remaining = execution.deadlineAt
+      ? execution.deadlineAt.getTime() - this.clock.now().getTime()
+      : null;
+    const entry: InFlight = {
+      execution,
+      controller,
+      deadlineTimer: null,
+      done: Promise.resolve(),
+    };
+    if (remaining !== null) {
+      if (remaining <= 0) controller.abort('deadline' satisfies AbortReason);
+      else
+        entry.deadlineTimer = setTimeout(
+          () => controller.abort('deadline' satisfies AbortReason),
+          remaining,
+        );
+    }
+    this.inFlight.set(execution.id, entry);
+    entry.done = (
+      workflow
+        ? this.runOne(execution, workflow, completed, controller.signal)
+        : this.failMissingWorkflow(execution)
+    )
+      .catch((err: Error) =>
+        this.logger.error(`execution ${execution.id} crashed: ${err.stack ?? err.message}`),
+      )
+      .finally(() => {
+        if (entry.deadlineTimer) clearTimeout(entry.deadlineTimer);
+        this.inFlight.delete(execution.id);
+        this.startReady();
+        this.wake();
+      });
   }
 
   private async runOne(
@@ -193,7 +218,10 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       stepConcurrency: this.stepConcurrency,
     });
     if (!outcome) return; // handed back: shutdown or lost lease
-    const applied = await this.writer.write({ steps: outcome.stepRows, finals: [outcome.final] });
+    const applied = await this.writer.write({
+      steps: outcome.stepRows,
+      finals: [{ ...outcome.final, startedAt: execution.startedAt }],
+    });
     if (!applied.has(execution.id) || outcome.final.status === 'pending') return;
     if (execution.parentExecutionId) this.completer.request([execution.parentExecutionId]);
     void this.cache.put(workflow.workflowName, execution.tenantId!, {
@@ -229,10 +257,11 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   }
 
   private async renewLeases(): Promise<void> {
-    const ids = [...this.inFlight.keys()];
+    const ids = [...this.inFlight.keys(), ...this.ready.map((r) => r.execution.id)];
     if (ids.length === 0) return;
     try {
       const kept = await this.repository.renewLeases(this.owner, ids, this.leaseMs);
+      this.ready = this.ready.filter((r) => kept.has(r.execution.id));
       for (const id of ids) {
         const entry = this.inFlight.get(id);
         if (entry && !kept.has(id) && !entry.controller.signal.aborted) {
@@ -265,11 +294,9 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     const entries = [...this.inFlight.values()];
     for (const e of entries) e.controller.abort('shutdown' satisfies AbortReason);
     await Promise.all(entries.map((e) => e.done));
+    const waiting = this.ready.splice(0).map((r) => r.execution.id);
     await this.repository
-      .release(
-        this.owner,
-        entries.map((e) => e.execution.id),
-      )
+      .release(this.owner, [...entries.map((e) => e.execution.id), ...waiting])
       .catch((err: Error) => this.logger.warn(`could not hand back work: ${err.message}`));
     await this.completer.flush();
   }
