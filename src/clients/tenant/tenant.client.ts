@@ -5,6 +5,8 @@ import { CallOptions, callFields } from '../services';
 import type { TenantStatus } from '../operation-registry';
 
 const MAX_PAGES = 10_000;
+/** pages fetched at once after the first (which tells how many there are) */
+const PARALLEL_PAGES = 4;
 
 /** The tenant service: who the bakeries are. */
 @Injectable()
@@ -20,13 +22,8 @@ export class TenantClient {
     statuses: TenantStatus[] | null,
     options: CallOptions & { pageSize?: number } = {},
   ): Promise<Tenant[]> {
-    const out: Tenant[] = [];
-    const seen = new Set<string>();
-    let page: number | null = 1;
-    for (let n = 0; page !== null; n++) {
-      // a service that always answers next_page would otherwise keep us here forever
-      if (n >= MAX_PAGES) throw new Error(`tenant.list: more than ${MAX_PAGES} pages`);
-      const result: Page<Tenant> = await this.http.call<Page<Tenant>>({
+    const fetchPage = (page: number): Promise<Page<Tenant>> =>
+      this.http.call<Page<Tenant>>({
         service: 'tenant',
         operation: 'tenant.list',
         method: 'GET',
@@ -34,6 +31,9 @@ export class TenantClient {
         query: { status: statuses?.join(','), page, page_size: options.pageSize ?? 500 },
         ...callFields(options, 'tenant.list'),
       });
+    const out: Tenant[] = [];
+    const seen = new Set<string>();
+    const keep = (result: Page<Tenant>) => {
       for (const tenant of result.items) {
         // a tenant added while paging can shift one into the next page twice
         if (!seen.has(tenant.id)) {
@@ -41,7 +41,26 @@ export class TenantClient {
           out.push(tenant);
         }
       }
-      page = result.next_page;
+    };
+    let last = await fetchPage(1);
+    keep(last);
+    // the pages the first one announced, a few at a time (10,000 tenants are 20 pages:
+    // one after another they were most of the time it took to start a run)
+    const announced = Math.min(last.total_pages, MAX_PAGES);
+    for (let from = 2; from <= announced; from += PARALLEL_PAGES) {
+      const pages = [];
+      for (let p = from; p < from + PARALLEL_PAGES && p <= announced; p++) pages.push(fetchPage(p));
+      for (const result of await Promise.all(pages)) {
+        keep(result);
+        last = result;
+      }
+    }
+    // then follow next_page, for pages added while we listed
+    for (let n = announced; last.next_page !== null; n++) {
+      // a service that always answers next_page would otherwise keep us here forever
+      if (n >= MAX_PAGES) throw new Error(`tenant.list: more than ${MAX_PAGES} pages`);
+      last = await fetchPage(last.next_page);
+      keep(last);
     }
     return out;
   }

@@ -73,7 +73,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     this.stepConcurrency = config.get('STEP_CONCURRENCY');
     this.leaseMs = config.get('EXECUTION_LEASE_SECONDS') * 1000;
     this.pollMs = config.get('EXECUTION_POLL_MS');
-    this.minClaim = Math.max(1, Math.floor(this.maxInFlight / 10));
+    this.minClaim = Math.max(1, Math.floor(this.maxInFlight / 5));
     this.prefetch = this.minClaim * 2;
   }
 
@@ -107,8 +107,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       this.startReady();
       // claim in batches and ahead: one claim per finished tenant would cap throughput
       // at the claim's round trip (PERFORMANCE-NOTES.md), and claiming only once slots
-      // are free would leave them idle for that round trip; so claim at least a tenth
-      // of the slots at a time, up to a buffer of two tenths beyond them
+      // are free would leave them idle for that round trip; so claim at least a fifth
+      // of the slots at a time, up to a buffer of two fifths beyond them
       const room = this.maxInFlight + this.prefetch - this.inFlight.size - this.ready.length;
       if (room < this.minClaim && this.inFlight.size + this.ready.length > 0) {
         await this.waitForWake(this.pollMs);

@@ -11,7 +11,7 @@ interface Pending {
 
 const MAX_BATCH_OPS = 500;
 /** commits in flight at once: enough to hide a commit's latency, few enough to batch */
-const MAX_CONCURRENT_COMMITS = 4;
+const MAX_CONCURRENT_COMMITS = 1;
 
 /**
  * Group commit for execution state (PERFORMANCE-NOTES.md): runners hand their step

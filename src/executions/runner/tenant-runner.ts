@@ -41,11 +41,21 @@ const MAX_ERROR_LENGTH = 2000;
 
 /**
  * Runs one tenant execution's steps as a DAG: a step starts when everything it depends
- * on has completed (or failed with continue_on_error), independent steps run in parallel
- * up to the per-tenant limit, and each step's outcome is durable before its dependents
- * start. Returns the execution's final state (and rows for steps that never ran), or null
- * when it must be handed back
- * (shutdown, lost lease) without an outcome.
+ * on has completed (or failed with continue_on_error), and independent steps run in
+ * parallel up to the per-tenant limit.
+ *
+ * Recording is ordered, not blocking: a step's dependents start as soon as its result is
+ * in, while its row is being committed; a step's own row is handed to the group commit
+ * only once the rows of the steps it depends on are durable, and the final state only
+ * once every step row is. So the database never holds a step as completed without the
+ * steps it used, and a resume (after a crash) re-calls exactly the steps not recorded,
+ * with the same idempotency keys. A tenant does not wait a commit per step on its
+ * critical path, only one at its end.
+ *
+ * Returns the execution's final state (and rows for steps that never ran), or null when
+ * it must be handed back (shutdown, lost lease) without an outcome. Throws when a step's
+ * row could not be written: the execution then stays leased until its lease expires and
+ * is resumed from what is recorded.
  */
 @Injectable()
 export class TenantRunner {
@@ -84,6 +94,8 @@ export class TenantRunner {
     const errors = new Map<string, string>();
     const startedAt = execution.startedAt ?? this.clock.now();
     const inFlight = new Set<Promise<void>>();
+    // step name -> its row is durable (steps completed by earlier attempts already are)
+    const recorded = new Map<string, Promise<void>>();
 
     const blocked = (s: StepDefinition) =>
       (s.depends_on ?? []).some((d) => {
@@ -120,6 +132,7 @@ export class TenantRunner {
               results,
               state,
               errors,
+              recorded,
             ).finally(() => inFlight.delete(p));
             inFlight.add(p);
           }
@@ -132,6 +145,9 @@ export class TenantRunner {
       await Promise.race(inFlight);
       launch();
     }
+    // every step row durable before the final state (or the hand-back); the first
+    // failed write fails the execution's attempt here
+    await Promise.all(recorded.values());
 
     const reason = signal.aborted ? (signal.reason as AbortReason) : null;
     if (reason === 'shutdown' || reason === 'lease-lost') return null;
@@ -222,8 +238,21 @@ export class TenantRunner {
     results: Record<string, unknown>,
     state: Map<string, StepState>,
     errors: Map<string, string>,
+    recorded: Map<string, Promise<void>>,
   ): Promise<void> {
     const { execution } = run;
+    // this step's row waits for the rows of the steps it depends on
+    const record = (op: { steps: StepRow[]; logs: LogRow[] }): Promise<void> => {
+      const before = (step.depends_on ?? []).flatMap((d) => recorded.get(d) ?? []);
+      const written = (before.length > 0 ? Promise.all(before) : Promise.resolve()).then(() =>
+        this.writer.write(op),
+      );
+      const done = written.then(() => undefined);
+      // observed here; Promise.all(recorded) in run() reports the failure
+      done.catch(() => undefined);
+      recorded.set(step.name, done);
+      return done;
+    };
     const startedAt = this.clock.now();
     const stepRow = (
       status: 'completed' | 'failed',
@@ -277,7 +306,10 @@ export class TenantRunner {
         retries: step.retries,
       });
       const durationMs = this.clock.now().getTime() - startedAt.getTime();
-      await this.writer.write({
+      // dependents start now; the row follows (see the class comment)
+      results[step.name] = result;
+      state.set(step.name, 'completed');
+      void record({
         steps: [stepRow('completed', result, null)],
         logs: [
           log('info', `${step.name} completed`, {
@@ -286,10 +318,10 @@ export class TenantRunner {
             attempt: execution.attempt,
           }),
         ],
-      });
-      results[step.name] = result;
-      state.set(step.name, 'completed');
-      this.notifyStep(finished('completed', durationMs, 1));
+      }).then(
+        () => this.notifyStep(finished('completed', durationMs, 1)),
+        () => undefined,
+      );
     } catch (err) {
       if (run.signal.aborted) {
         state.set(step.name, 'cancelled');
@@ -300,24 +332,25 @@ export class TenantRunner {
       state.set(step.name, 'failed');
       const durationMs = this.clock.now().getTime() - startedAt.getTime();
       const attempts = (err as { attempts?: unknown } | null)?.attempts;
-      try {
-        await this.writer.write({
-          steps: [stepRow('failed', null, message)],
-          logs: [
-            log(step.continue_on_error ? 'warning' : 'error', `${step.name} failed: ${message}`, {
-              operation: step.operation,
-              attempt: execution.attempt,
-              ...errorFields(err),
-            }),
-          ],
-        });
-      } catch (writeErr) {
-        this.logger.warn(
-          `could not record failure of ${step.name} for ${execution.id}: ${(writeErr as Error).message}`,
-        );
-      }
-      this.notifyStep(
-        finished('failed', durationMs, typeof attempts === 'number' && attempts > 0 ? attempts : 1),
+      void record({
+        steps: [stepRow('failed', null, message)],
+        logs: [
+          log(step.continue_on_error ? 'warning' : 'error', `${step.name} failed: ${message}`, {
+            operation: step.operation,
+            attempt: execution.attempt,
+            ...errorFields(err),
+          }),
+        ],
+      }).then(
+        () =>
+          this.notifyStep(
+            finished(
+              'failed',
+              durationMs,
+              typeof attempts === 'number' && attempts > 0 ? attempts : 1,
+            ),
+          ),
+        () => undefined,
       );
     }
   }

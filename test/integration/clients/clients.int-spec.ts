@@ -71,6 +71,25 @@ describe('ClientsModule against the simulator', () => {
     expect(pages.every((c) => c.status === 200)).toBe(true);
   });
 
+  it('fetches the pages after the first several at a time, keeping their order', async () => {
+    sim.setConfig({ latency_ms: 25 });
+    try {
+      sim.resetStats();
+      const tenants = await app.get(TenantClient).listTenants(null, { pageSize: 5 });
+      expect(tenants.map((t) => t.id)).toEqual(
+        sim
+          .tenants()
+          .map((t) => t.id)
+          .sort(),
+      );
+      // page 1 alone (it tells how many there are), then the rest in parallel
+      expect(sim.stats().max_in_flight.tenant).toBeGreaterThan(1);
+      expect(sim.calls({ operation: 'tenant.list' })).toHaveLength(Math.ceil(75 / 5));
+    } finally {
+      sim.setConfig({ latency_ms: 0 });
+    }
+  });
+
   it('lists the purchase orders to track for a tenant across pages, past due included', async () => {
     const tenantId = sim.activeTenants()[1].id;
     const orders = await app.get(ProcurementClient).listPurchaseOrdersForDelivery(tenantId, {
