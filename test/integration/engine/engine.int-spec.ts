@@ -130,6 +130,49 @@ describeWith(['postgres', 'redis'], 'workflow engine on PostgreSQL', () => {
     expect(cached).toMatchObject({ run_id: started.executionId, status: 'completed' });
   });
 
+  it("starts a step's dependents while its row commits, and records rows in dependency order", async () => {
+    const tenant = active[5];
+    // inserts into the step table wait behind this lock: no step row can be written
+    const blocker = engine.dataSource.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query(`LOCK TABLE orchestrator_execution_steps IN SHARE MODE`);
+    let execution: { execution_id: string };
+    try {
+      execution = (await engine.executions.executeManually(
+        'daily_operations',
+        { tenant_ids: [tenant.id], allow_concurrent: true },
+        null,
+      )) as { execution_id: string };
+      // every call is made, although not one row could be written yet
+      await waitUntil(() => downstream.callsOf(tenant.id).length === 6);
+      const [{ n }] = await blocker.query(
+        `SELECT count(*)::int AS n FROM orchestrator_execution_steps s
+           JOIN orchestrator_executions e ON e.id = s.execution_id
+          WHERE e.parent_execution_id = $1`,
+        [execution.execution_id],
+      );
+      expect(n).toBe(0);
+      expect((await runStatus(engine.dataSource, execution.execution_id)).status).toBe('running');
+    } finally {
+      await blocker.rollbackTransaction();
+      await blocker.release();
+    }
+    expect((await finished(engine.dataSource, execution.execution_id)).status).toBe('completed');
+    // a row is committed with or after those of the steps it depends on, never before
+    const rows: { step_name: string; status: string; tx: string }[] = await engine.dataSource.query(
+      `SELECT s.step_name, s.status, s.xmin::text AS tx FROM orchestrator_execution_steps s
+         JOIN orchestrator_executions e ON e.id = s.execution_id
+        WHERE e.parent_execution_id = $1`,
+      [execution.execution_id],
+    );
+    expect(rows.map((r) => r.step_name).sort()).toEqual([...DAILY_ORDER].sort());
+    expect(rows.every((r) => r.status === 'completed')).toBe(true);
+    const tx = new Map(rows.map((r) => [r.step_name, BigInt(r.tx)]));
+    for (const [step, deps] of Object.entries(DEPENDS))
+      for (const dep of deps) expect(tx.get(dep)! <= tx.get(step)!).toBe(true);
+  });
+
   it('creates a slot once however often it is started', async () => {
     const slot = new Date('2026-11-29T07:00:00Z');
     const req = {
