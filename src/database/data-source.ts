@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DataSourceOptions } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { Env } from 'src/config/env.schema';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
@@ -38,4 +38,10 @@ export function buildDataSourceOptions(
     ...common,
     driver: createSerialPgliteDriver(join(env.DATA_DIR, 'pglite')),
   };
+}
+
+/** Which database a data source built by `buildDataSourceOptions` talks to. */
+export function databaseKind(dataSource: DataSource): 'postgresql' | 'pglite' {
+  // only the embedded database comes with its own driver
+  return dataSource.options.driver ? 'pglite' : 'postgresql';
 }

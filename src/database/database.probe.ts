@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { withTimeout } from 'src/common/time/with-timeout';
+import { databaseKind } from './data-source';
 
 export type DatabaseState =
   | { ok: true; kind: 'postgresql' | 'pglite' }
@@ -15,7 +16,7 @@ export class DatabaseProbe {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async check(): Promise<DatabaseState> {
-    const kind = this.dataSource.options.driver ? 'pglite' : 'postgresql';
+    const kind = databaseKind(this.dataSource);
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), PROBE_TIMEOUT_MS);
       const pending = await withTimeout(this.dataSource.showMigrations(), PROBE_TIMEOUT_MS);

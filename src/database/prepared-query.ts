@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
+import { databaseKind } from './data-source';
 import { returnedRows } from './query-result';
 
 /**
@@ -17,7 +18,7 @@ export async function preparedQuery<T = Record<string, any>>(
   text: string,
   params: unknown[],
 ): Promise<T[]> {
-  if (!dataSource.options.driver) {
+  if (databaseKind(dataSource) === 'postgresql') {
     // the pg Pool TypeORM opened for this data source (the same connections, the same limit)
     const pool = (dataSource.driver as unknown as { master: Pool }).master;
     const result = await pool.query({ name, text, values: params });

@@ -237,12 +237,12 @@ export class ExecutionsRepository {
           LIMIT $2 - (SELECT count(*) FROM expired)
           FOR UPDATE SKIP LOCKED
        )
-       -- resumed: started before (handed back, a later attempt) or a retry with copied
-       -- steps; only then can it have completed steps to skip
        UPDATE orchestrator_executions e
           SET status = 'running', lease_owner = $1, lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
               started_at = COALESCE(e.started_at, now()), executed_by_instance = $1, updated_at = now()
          WHERE e.id = ANY(ARRAY(SELECT id FROM expired UNION ALL SELECT id FROM fresh))
+       -- resumed: started before (handed back, a later attempt) or a retry with copied
+       -- steps; only then can it have completed steps to skip
        RETURNING ${COLUMNS.split(',')
          .map((c) => `e.${c.trim()}`)
          .join(

@@ -218,10 +218,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       stepConcurrency: this.stepConcurrency,
     });
     if (!outcome) return; // handed back: shutdown or lost lease
-    const applied = await this.writer.write({
-      steps: outcome.stepRows,
-      finals: [{ ...outcome.final, startedAt: execution.startedAt }],
-    });
+    const applied = await this.writer.write({ steps: outcome.stepRows, finals: [outcome.final] });
     if (!applied.has(execution.id) || outcome.final.status === 'pending') return;
     if (execution.parentExecutionId) this.completer.request([execution.parentExecutionId]);
     void this.cache.put(workflow.workflowName, execution.tenantId!, {
@@ -261,7 +258,9 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     if (ids.length === 0) return;
     try {
       const kept = await this.repository.renewLeases(this.owner, ids, this.leaseMs);
-      this.ready = this.ready.filter((r) => kept.has(r.execution.id));
+      // only what was renewed and lost leaves the buffer, not what was claimed meanwhile
+      const lost = new Set(ids.filter((id) => !kept.has(id)));
+      this.ready = this.ready.filter((r) => !lost.has(r.execution.id));
       for (const id of ids) {
         const entry = this.inFlight.get(id);
         if (entry && !kept.has(id) && !entry.controller.signal.aborted) {

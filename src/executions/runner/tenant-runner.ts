@@ -178,6 +178,7 @@ export class TenantRunner {
     const base = {
       id: execution.id,
       owner: run.owner,
+      startedAt,
       stepsCompleted: count('completed'),
       stepsFailed: count('failed'),
       resultSummary: { steps: Object.fromEntries(names.map((n) => [n, state.get(n)])) },
@@ -248,8 +249,7 @@ export class TenantRunner {
         this.writer.write(op),
       );
       const done = written.then(() => undefined);
-      // observed here; Promise.all(recorded) in run() reports the failure
-      done.catch(() => undefined);
+      // a failure is reported by Promise.all(recorded) in run()
       recorded.set(step.name, done);
       return done;
     };

@@ -145,7 +145,7 @@ describeWith(['postgres', 'redis'], 'workflow engine on PostgreSQL', () => {
         null,
       )) as { execution_id: string };
       // every call is made, although not one row could be written yet
-      await waitUntil(() => downstream.callsOf(tenant.id).length === 6);
+      await waitUntil(async () => downstream.callsOf(tenant.id).length === 6);
       const [{ n }] = await blocker.query(
         `SELECT count(*)::int AS n FROM orchestrator_execution_steps s
            JOIN orchestrator_executions e ON e.id = s.execution_id
