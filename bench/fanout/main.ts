@@ -13,9 +13,10 @@ import 'reflect-metadata';
 // own, not ts-node's; the simulator child must not inherit the path mapping
 delete process.env.TS_NODE_BASEURL;
 import { NestFactory } from '@nestjs/core';
-import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createBenchDatabase } from '../bench-database';
+import { CRITICAL_PATH_STEPS, journalSummary } from './journal';
+import { machineCpuS, processCpuS } from './machine';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
@@ -23,16 +24,6 @@ import { ExecutionsService } from 'src/executions/executions.service';
 import { StateWriter } from 'src/executions/runner/state-writer';
 import { DataSource } from 'typeorm';
 import { spawnSimulator } from 'tools/simulator';
-
-const CRITICAL_PATH_STEPS = 5; // forecasts -> production -> procurement -> inventory -> summary
-const DAILY_OPS = [
-  'forecasting.generate',
-  'production.generate_schedule',
-  'procurement.calculate_needs',
-  'inventory.project',
-  'forecasting.validate',
-  'notification.daily_summary',
-];
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -109,25 +100,7 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   process.stderr.write('\n');
 
-  const journal: { tenant_id: string; operation: string; status: number; duration_ms?: number }[] =
-    await (
-      await fetch(`${sim.url}/__sim/calls?limit=${tenants * 10}`)
-    )
-      .json()
-      .then((b: any) => (Array.isArray(b) ? b : (b.calls ?? b.items)));
-  const counts = new Map<string, number>();
-  for (const c of journal)
-    if (DAILY_OPS.includes(c.operation))
-      counts.set(
-        `${c.tenant_id}|${c.operation}`,
-        (counts.get(`${c.tenant_id}|${c.operation}`) ?? 0) + 1,
-      );
-  const duplicates = [...counts.values()].filter((n) => n > 1).length;
-  const served = journal.filter((c: { duration_ms?: number }) => typeof c.duration_ms === 'number');
-  const simulatorMs =
-    served.reduce((sum: number, c: { duration_ms?: number }) => sum + (c.duration_ms ?? 0), 0) /
-    Math.max(1, served.length);
-  const missing = tenants * DAILY_OPS.length - counts.size;
+  const journal = await journalSummary(sim.url, tenants);
 
   const ds = new DataSource(
     buildDataSourceOptions({ DATABASE_URL: dbUrl.toString(), DATA_DIR: '' }),
@@ -152,7 +125,7 @@ async function main(): Promise<void> {
   await ds.destroy();
 
   const ideal = (tenants * CRITICAL_PATH_STEPS * latencyMs) / 1000 / concurrency;
-  const steps = tenants * DAILY_OPS.length;
+  const steps = journal.steps;
   const report = {
     tenants,
     latency_ms: latencyMs,
@@ -183,38 +156,22 @@ async function main(): Promise<void> {
     avg_tenant_ms: timing.avg_tenant_ms,
     p99_tenant_ms: timing.p99_tenant_ms,
     avg_step_ms: Number(stepTiming.avg_step_ms),
-    avg_simulator_ms: +simulatorMs.toFixed(1),
+    avg_simulator_ms: journal.avgSimulatorMs,
     database_transactions: txStats,
     group_commits: writer.stats.commits,
     avg_commit_ms: +(writer.stats.commitMs / Math.max(1, writer.stats.commits)).toFixed(2),
-    journal_calls: journal.length,
-    duplicates,
-    missing,
+    journal_calls: journal.calls,
+    duplicates: journal.duplicates,
+    missing: journal.missing,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 
   await app.close();
   await sim.stop();
   await database.drop();
-  process.exit(progress.status === 'completed' && duplicates === 0 && missing === 0 ? 0 : 1);
-}
-
-const TICKS_PER_S = 100; // USER_HZ on Linux
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function processCpuS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
-
-/** The whole machine's busy and idle CPU seconds, from /proc/stat. */
-function machineCpuS(): { busy: number; idle: number } {
-  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-  const n = ticks.map(Number);
-  const idle = n[3] + n[4];
-  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: (total - idle) / TICKS_PER_S, idle: idle / TICKS_PER_S };
+  process.exit(
+    progress.status === 'completed' && journal.duplicates === 0 && journal.missing === 0 ? 0 : 1,
+  );
 }
 
 /** BENCH_PROFILE=<file>: a CPU profile of the run only (not of start-up), for DevTools. */
