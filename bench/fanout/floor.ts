@@ -26,7 +26,7 @@ import { TrainingClient } from 'src/clients/training/training.client';
 import { SystemClock } from 'src/common/time/clock';
 import { spawnSimulator } from 'tools/simulator';
 import { CRITICAL_PATH_STEPS, journalSummary } from './journal';
-import { machineCpuS, processCpuS } from './machine';
+import { machineCpuS, mainThreadSchedS, processCpuS, startProfiler } from './machine';
 
 const TOKEN = 'bench-floor';
 
@@ -183,11 +183,13 @@ async function main(): Promise<void> {
     await summary(id, results);
   };
 
+  const profiler = process.env.BENCH_PROFILE ? await startProfiler() : null;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const cpu0 = process.cpuUsage();
   const sim0 = processCpuS(sim.process.pid!);
   const machine0 = machineCpuS();
+  const sched0 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(sim.process.pid!) };
   const t0 = performance.now();
   let next = 0;
   let failed = 0;
@@ -203,9 +205,11 @@ async function main(): Promise<void> {
   );
   const wallS = (performance.now() - t0) / 1000;
   loopDelay.disable();
+  if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
   const cpu = process.cpuUsage(cpu0);
   const simCpuS = processCpuS(sim.process.pid!) - sim0;
   const machine1 = machineCpuS();
+  const sched1 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(sim.process.pid!) };
   const cpuS = (cpu.user + cpu.system) / 1e6;
   const journal = await journalSummary(sim.url, tenants);
 
@@ -225,6 +229,17 @@ async function main(): Promise<void> {
       idle_s: +(machine1.idle - machine0.idle).toFixed(2),
       simulator_s: +simCpuS.toFixed(2),
       others_s: +(machine1.busy - machine0.busy - simCpuS - cpuS).toFixed(2),
+    },
+    // main threads: seconds on a CPU / seconds ready but waiting for one
+    main_thread_s: {
+      bench: {
+        run: +(sched1.self.run - sched0.self.run).toFixed(2),
+        runqueue_wait: +(sched1.self.wait - sched0.self.wait).toFixed(2),
+      },
+      simulator: {
+        run: +(sched1.sim.run - sched0.sim.run).toFixed(2),
+        runqueue_wait: +(sched1.sim.wait - sched0.sim.wait).toFixed(2),
+      },
     },
     event_loop_delay_ms: {
       mean: +(loopDelay.mean / 1e6).toFixed(1),

@@ -16,11 +16,12 @@ import { NestFactory } from '@nestjs/core';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createBenchDatabase } from '../bench-database';
 import { CRITICAL_PATH_STEPS, journalSummary } from './journal';
-import { machineCpuS, processCpuS } from './machine';
+import { machineCpuS, mainThreadSchedS, processCpuS, startProfiler } from './machine';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
 import { ExecutionsService } from 'src/executions/executions.service';
+import { ExecutionDispatcher } from 'src/executions/runner/execution-dispatcher';
 import { StateWriter } from 'src/executions/runner/state-writer';
 import { DataSource } from 'typeorm';
 import { spawnSimulator } from 'tools/simulator';
@@ -58,7 +59,16 @@ async function main(): Promise<void> {
   });
 
   let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
+  // tenants in flight, sampled while the run goes: below --concurrency means slots stood empty
+  let dispatcher: ExecutionDispatcher | null = null;
+  const inFlight = { sum: 0, samples: 0 };
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    if (dispatcher) {
+      inFlight.sum += dispatcher.running;
+      inFlight.samples++;
+    }
+  }, 50);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(env), {
     logger: ['error', 'warn'],
   });
@@ -73,7 +83,9 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const sim0 = processCpuS(sim.process.pid!);
   const machine0 = machineCpuS();
+  const sched0 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(sim.process.pid!) };
   const t0 = performance.now();
+  dispatcher = app.get(ExecutionDispatcher);
   const run = await executions.executeManually(
     'daily_operations',
     { allow_concurrent: true },
@@ -92,11 +104,13 @@ async function main(): Promise<void> {
     );
   }
   const wallS = (performance.now() - t0) / 1000;
+  dispatcher = null;
   loopDelay.disable();
   if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
   const cpu = process.cpuUsage(cpu0);
   const simCpuS = processCpuS(sim.process.pid!) - sim0;
   const machine1 = machineCpuS();
+  const sched1 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(sim.process.pid!) };
   clearInterval(sampler);
   process.stderr.write('\n');
 
@@ -149,10 +163,22 @@ async function main(): Promise<void> {
       ),
     },
     rows_written: rows,
+    // main threads: seconds on a CPU / seconds ready but waiting for one
+    main_thread_s: {
+      bench: {
+        run: +(sched1.self.run - sched0.self.run).toFixed(2),
+        runqueue_wait: +(sched1.self.wait - sched0.self.wait).toFixed(2),
+      },
+      simulator: {
+        run: +(sched1.sim.run - sched0.sim.run).toFixed(2),
+        runqueue_wait: +(sched1.sim.wait - sched0.sim.wait).toFixed(2),
+      },
+    },
     event_loop_delay_ms: {
       mean: +(loopDelay.mean / 1e6).toFixed(1),
       p99: +(loopDelay.percentile(99) / 1e6).toFixed(1),
     },
+    avg_in_flight: +(inFlight.sum / Math.max(1, inFlight.samples)).toFixed(1),
     avg_tenant_ms: timing.avg_tenant_ms,
     p99_tenant_ms: timing.p99_tenant_ms,
     avg_step_ms: Number(stepTiming.avg_step_ms),
@@ -172,27 +198,6 @@ async function main(): Promise<void> {
   process.exit(
     progress.status === 'completed' && journal.duplicates === 0 && journal.missing === 0 ? 0 : 1,
   );
-}
-
-/** BENCH_PROFILE=<file>: a CPU profile of the run only (not of start-up), for DevTools. */
-async function startProfiler() {
-  const { Session } = await import('node:inspector');
-  const { writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) =>
-      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
-    );
-  await post('Profiler.enable');
-  await post('Profiler.start');
-  return {
-    async stop(file: string) {
-      const { profile } = await post('Profiler.stop');
-      writeFileSync(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }
 
 main().catch((err: Error) => {
