@@ -1,5 +1,6 @@
 /** The machine and process figures both fan-out benches report, and their CPU profiler. */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -51,4 +52,70 @@ export function mainThreadSchedS(pid: number): { run: number; wait: number } {
     .split(/\s+/)
     .map(Number);
   return { run: run / 1e9, wait: wait / 1e9 };
+}
+
+/** What both fan-out benches report about the machine while the calls ran. */
+export interface RunFigures {
+  cpu_s: number;
+  cpu_system_s: number;
+  cpu_ms_per_1000_steps: number;
+  /** the other processes on the same cores: the simulator, and the rest (mostly PostgreSQL) */
+  machine_cpu: { busy_s: number; idle_s: number; simulator_s: number; others_s: number };
+  /** main threads: seconds on a CPU / seconds ready but waiting for one */
+  main_thread_s: {
+    bench: { run: number; runqueue_wait: number };
+    simulator: { run: number; runqueue_wait: number };
+  };
+  event_loop_delay_ms: { mean: number; p99: number };
+}
+
+/** Starts measuring this process, the simulator's and the machine's; `stop` returns the figures. */
+export function startMeasuring(simulatorPid: number): { stop(steps: number): RunFigures } {
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const cpu0 = process.cpuUsage();
+  const ticks0 = { self: processCpuS(process.pid), sim: processCpuS(simulatorPid) };
+  const machine0 = machineCpuS();
+  const sched0 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(simulatorPid) };
+  const s2 = (n: number) => +n.toFixed(2);
+  return {
+    stop(steps: number): RunFigures {
+      loopDelay.disable();
+      const cpu = process.cpuUsage(cpu0);
+      const ticks = {
+        self: processCpuS(process.pid) - ticks0.self,
+        sim: processCpuS(simulatorPid) - ticks0.sim,
+      };
+      const machine1 = machineCpuS();
+      const sched1 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(simulatorPid) };
+      const busy = machine1.busy - machine0.busy;
+      const cpuS = (cpu.user + cpu.system) / 1e6;
+      return {
+        cpu_s: s2(cpuS),
+        cpu_system_s: s2(cpu.system / 1e6),
+        cpu_ms_per_1000_steps: +((cpuS * 1e6) / steps).toFixed(1),
+        machine_cpu: {
+          busy_s: s2(busy),
+          idle_s: s2(machine1.idle - machine0.idle),
+          simulator_s: s2(ticks.sim),
+          // the same tick accounting on both sides of the subtraction
+          others_s: s2(busy - ticks.sim - ticks.self),
+        },
+        main_thread_s: {
+          bench: {
+            run: s2(sched1.self.run - sched0.self.run),
+            runqueue_wait: s2(sched1.self.wait - sched0.self.wait),
+          },
+          simulator: {
+            run: s2(sched1.sim.run - sched0.sim.run),
+            runqueue_wait: s2(sched1.sim.wait - sched0.sim.wait),
+          },
+        },
+        event_loop_delay_ms: {
+          mean: +(loopDelay.mean / 1e6).toFixed(1),
+          p99: +(loopDelay.percentile(99) / 1e6).toFixed(1),
+        },
+      };
+    },
+  };
 }

@@ -13,10 +13,9 @@ import 'reflect-metadata';
 // own, not ts-node's; the simulator child must not inherit the path mapping
 delete process.env.TS_NODE_BASEURL;
 import { NestFactory } from '@nestjs/core';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createBenchDatabase } from '../bench-database';
-import { CRITICAL_PATH_STEPS, journalSummary } from './journal';
-import { machineCpuS, mainThreadSchedS, processCpuS, startProfiler } from './machine';
+import { CRITICAL_PATH_STEPS, DAILY_OPS, journalSummary, spawnFanoutSimulator } from './shared';
+import { startMeasuring, startProfiler } from './machine';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
@@ -24,7 +23,6 @@ import { ExecutionsService } from 'src/executions/executions.service';
 import { ExecutionDispatcher } from 'src/executions/runner/execution-dispatcher';
 import { StateWriter } from 'src/executions/runner/state-writer';
 import { DataSource } from 'typeorm';
-import { spawnSimulator } from 'tools/simulator';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,17 +36,7 @@ async function main(): Promise<void> {
   const database = await createBenchDatabase('orch_bench');
   const dbUrl = new URL(database.url);
 
-  const sim = await spawnSimulator([
-    '--port',
-    '0',
-    '--tenants',
-    String(tenants),
-    '--latency-ms',
-    String(latencyMs),
-    '--all-active',
-    '--journal-limit',
-    String(tenants * 10),
-  ]);
+  const sim = await spawnFanoutSimulator(tenants, latencyMs);
   const urls = serviceUrls(sim.url);
   const env = validateEnv({
     DATABASE_URL: dbUrl.toString(),
@@ -78,12 +66,7 @@ async function main(): Promise<void> {
   await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
 
   const profiler = process.env.BENCH_PROFILE ? await startProfiler() : null;
-  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-  loopDelay.enable();
-  const cpu0 = process.cpuUsage();
-  const sim0 = processCpuS(sim.process.pid!);
-  const machine0 = machineCpuS();
-  const sched0 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(sim.process.pid!) };
+  const measuring = startMeasuring(sim.process.pid!);
   const t0 = performance.now();
   dispatcher = app.get(ExecutionDispatcher);
   const run = await executions.executeManually(
@@ -104,13 +87,9 @@ async function main(): Promise<void> {
     );
   }
   const wallS = (performance.now() - t0) / 1000;
+  const figures = measuring.stop(tenants * DAILY_OPS.length);
   dispatcher = null;
-  loopDelay.disable();
   if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
-  const cpu = process.cpuUsage(cpu0);
-  const simCpuS = processCpuS(sim.process.pid!) - sim0;
-  const machine1 = machineCpuS();
-  const sched1 = { self: mainThreadSchedS(process.pid), sim: mainThreadSchedS(sim.process.pid!) };
   clearInterval(sampler);
   process.stderr.write('\n');
 
@@ -139,7 +118,6 @@ async function main(): Promise<void> {
   await ds.destroy();
 
   const ideal = (tenants * CRITICAL_PATH_STEPS * latencyMs) / 1000 / concurrency;
-  const steps = journal.steps;
   const report = {
     tenants,
     latency_ms: latencyMs,
@@ -149,35 +127,14 @@ async function main(): Promise<void> {
     ideal_s: +ideal.toFixed(2),
     ratio: +(wallS / ideal).toFixed(3),
     run_created_s: +startS.toFixed(2),
-    cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
-    cpu_system_s: +(cpu.system / 1e6).toFixed(2),
-    cpu_ms_per_1000_steps: +(((cpu.user + cpu.system) / 1e3 / steps) * 1000).toFixed(1),
+    cpu_s: figures.cpu_s,
+    cpu_system_s: figures.cpu_system_s,
+    cpu_ms_per_1000_steps: figures.cpu_ms_per_1000_steps,
     peak_rss_mb: Math.round(peakRss / 1048576),
-    // the other processes on the same cores: the simulator, and the rest (mostly PostgreSQL)
-    machine_cpu: {
-      busy_s: +(machine1.busy - machine0.busy).toFixed(2),
-      idle_s: +(machine1.idle - machine0.idle).toFixed(2),
-      simulator_s: +simCpuS.toFixed(2),
-      others_s: +(machine1.busy - machine0.busy - simCpuS - (cpu.user + cpu.system) / 1e6).toFixed(
-        2,
-      ),
-    },
+    machine_cpu: figures.machine_cpu,
     rows_written: rows,
-    // main threads: seconds on a CPU / seconds ready but waiting for one
-    main_thread_s: {
-      bench: {
-        run: +(sched1.self.run - sched0.self.run).toFixed(2),
-        runqueue_wait: +(sched1.self.wait - sched0.self.wait).toFixed(2),
-      },
-      simulator: {
-        run: +(sched1.sim.run - sched0.sim.run).toFixed(2),
-        runqueue_wait: +(sched1.sim.wait - sched0.sim.wait).toFixed(2),
-      },
-    },
-    event_loop_delay_ms: {
-      mean: +(loopDelay.mean / 1e6).toFixed(1),
-      p99: +(loopDelay.percentile(99) / 1e6).toFixed(1),
-    },
+    main_thread_s: figures.main_thread_s,
+    event_loop_delay_ms: figures.event_loop_delay_ms,
     avg_in_flight: +(inFlight.sum / Math.max(1, inFlight.samples)).toFixed(1),
     avg_tenant_ms: timing.avg_tenant_ms,
     p99_tenant_ms: timing.p99_tenant_ms,

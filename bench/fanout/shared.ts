@@ -1,14 +1,40 @@
 /** What the fan-out benches share: daily_operations' shape and the simulator journal's verdict. */
+import { builtInWorkflows, WorkflowSeed } from 'src/workflows/catalogue/built-in-workflows';
+import { SimulatorChild, spawnSimulator } from 'tools/simulator';
 
-export const CRITICAL_PATH_STEPS = 5; // forecasts -> production -> procurement -> inventory -> summary
-export const DAILY_OPS = [
-  'forecasting.generate',
-  'production.generate_schedule',
-  'procurement.calculate_needs',
-  'inventory.project',
-  'forecasting.validate',
-  'notification.daily_summary',
-];
+/** daily_operations as the service installs it (the schedule values do not matter here). */
+export const DAILY_OPERATIONS: WorkflowSeed = builtInWorkflows({
+  DAILY_WORKFLOW_CRON: '0 5 * * *',
+  WEEKLY_WORKFLOW_CRON: '0 6 * * 1',
+  DEFAULT_TIMEZONE: 'UTC',
+  MAX_WORKFLOW_DURATION_SECONDS: 3600,
+}).find((w) => w.workflowName === 'daily_operations')!;
+
+/** The operation each step calls: the journal must show each once per tenant. */
+export const DAILY_OPS: string[] = DAILY_OPERATIONS.steps.map((s) => s.operation);
+
+/** Steps on the longest dependency chain (forecasts, production, procurement, inventory, summary). */
+export const CRITICAL_PATH_STEPS: number = (() => {
+  const byName = new Map(DAILY_OPERATIONS.steps.map((s) => [s.name, s]));
+  const depth = (name: string): number =>
+    1 + Math.max(0, ...(byName.get(name)!.depends_on ?? []).map(depth));
+  return Math.max(...DAILY_OPERATIONS.steps.map((s) => depth(s.name)));
+})();
+
+/**
+ * The simulator both benches call, in its own process: N active tenants, a fixed latency,
+ * a journal large enough to hold every call of the run.
+ */
+export function spawnFanoutSimulator(
+  tenants: number,
+  latencyMs: number,
+  extra: string[] = [],
+): Promise<SimulatorChild> {
+  return spawnSimulator([
+    ...['--port', '0', '--tenants', String(tenants), '--latency-ms', String(latencyMs)],
+    ...['--all-active', '--journal-limit', String(tenants * 10), ...extra],
+  ]);
+}
 
 export interface JournalSummary {
   /** calls the journal holds, of any operation */
