@@ -143,6 +143,8 @@ async function main(): Promise<void> {
     database_transactions: txStats,
     group_commits: writer.stats.commits,
     avg_commit_ms: +(writer.stats.commitMs / Math.max(1, writer.stats.commits)).toFixed(2),
+    // a slow fsync shows here: every tenant finishing meanwhile waits for it
+    max_commit_ms: +writer.stats.maxCommitMs.toFixed(1),
     journal_calls: journal.calls,
     duplicates: journal.duplicates,
     missing: journal.missing,

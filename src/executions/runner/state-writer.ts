@@ -32,7 +32,7 @@ export class StateWriter implements BeforeApplicationShutdown {
   private scheduled = false;
   private idle: (() => void)[] = [];
   /** rows written, for the benchmark and metrics */
-  readonly stats = { commits: 0, steps: 0, logs: 0, finals: 0, commitMs: 0 };
+  readonly stats = { commits: 0, steps: 0, logs: 0, finals: 0, commitMs: 0, maxCommitMs: 0 };
 
   constructor(private readonly repository: ExecutionsRepository) {}
 
@@ -77,7 +77,9 @@ export class StateWriter implements BeforeApplicationShutdown {
     try {
       const applied = await this.repository.writeState(steps, logs, finals);
       this.stats.commits++;
-      this.stats.commitMs += performance.now() - started;
+      const ms = performance.now() - started;
+      this.stats.commitMs += ms;
+      if (ms > this.stats.maxCommitMs) this.stats.maxCommitMs = ms;
       this.stats.steps += steps.length;
       this.stats.logs += logs.length;
       this.stats.finals += applied.size;
