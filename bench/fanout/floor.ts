@@ -28,8 +28,11 @@ import {
   CRITICAL_PATH_STEPS,
   DAILY_OPERATIONS,
   DAILY_OPS,
+  intArg,
   journalSummary,
   spawnFanoutSimulator,
+  UsageError,
+  textArg,
 } from './shared';
 import { startMeasuring, startProfiler } from './machine';
 
@@ -40,11 +43,6 @@ type Step = (
   params: Record<string, unknown>,
   previous: Record<string, unknown>,
 ) => Promise<unknown>;
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-
 /** undici directly: one keep-alive Pool per service, as HttpCore keeps them. */
 function rawSteps(url: string, runId: string, concurrency: number): (op: string) => Step {
   const pools = new Map<string, Pool>();
@@ -107,11 +105,12 @@ function clientSteps(http: HttpCore, runId: string): (op: string) => Step {
 }
 
 async function main(): Promise<void> {
-  const tenants = Number(arg('tenants', '10000'));
-  const latencyMs = Number(arg('latency-ms', '20'));
-  const concurrency = Number(arg('concurrency', '100'));
-  const client = arg('client', 'raw');
-  if (client !== 'raw' && client !== 'clients') throw new Error('--client must be raw or clients');
+  const tenants = intArg('tenants', 10000);
+  const latencyMs = intArg('latency-ms', 20, 0);
+  const concurrency = intArg('concurrency', 100);
+  const client = textArg('client', 'raw');
+  if (client !== 'raw' && client !== 'clients')
+    throw new UsageError(`--client must be raw or clients, got "${client}"`);
 
   const sim = await spawnFanoutSimulator(tenants, latencyMs, ['--token', TOKEN]);
   const http = new HttpCore({
@@ -190,6 +189,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
-  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
-  process.exit(1);
+  process.stderr.write(
+    err instanceof UsageError ? `${err.message}\n` : `bench failed: ${err.stack ?? err.message}\n`,
+  );
+  process.exit(err instanceof UsageError ? 2 : 1);
 });

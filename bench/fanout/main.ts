@@ -14,7 +14,14 @@ import 'reflect-metadata';
 delete process.env.TS_NODE_BASEURL;
 import { NestFactory } from '@nestjs/core';
 import { createBenchDatabase } from '../bench-database';
-import { CRITICAL_PATH_STEPS, DAILY_OPS, journalSummary, spawnFanoutSimulator } from './shared';
+import {
+  CRITICAL_PATH_STEPS,
+  DAILY_OPS,
+  intArg,
+  journalSummary,
+  spawnFanoutSimulator,
+  UsageError,
+} from './shared';
 import { startMeasuring, startProfiler } from './machine';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
@@ -24,15 +31,10 @@ import { ExecutionDispatcher } from 'src/executions/runner/execution-dispatcher'
 import { StateWriter } from 'src/executions/runner/state-writer';
 import { DataSource } from 'typeorm';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
 async function main(): Promise<void> {
-  const tenants = arg('tenants', 10000);
-  const latencyMs = arg('latency-ms', 20);
-  const concurrency = arg('concurrency', 100);
+  const tenants = intArg('tenants', 10000);
+  const latencyMs = intArg('latency-ms', 20, 0);
+  const concurrency = intArg('concurrency', 100);
   const database = await createBenchDatabase('orch_bench');
   const dbUrl = new URL(database.url);
 
@@ -160,6 +162,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
-  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
-  process.exit(1);
+  process.stderr.write(
+    err instanceof UsageError ? `${err.message}\n` : `bench failed: ${err.stack ?? err.message}\n`,
+  );
+  process.exit(err instanceof UsageError ? 2 : 1);
 });

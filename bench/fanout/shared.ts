@@ -74,3 +74,27 @@ export async function journalSummary(simUrl: string, tenants: number): Promise<J
     avgSimulatorMs: +(totalMs / Math.max(1, served.length)).toFixed(1),
   };
 }
+
+/** A bad command line: the message says what to pass; no stack trace is needed. */
+export class UsageError extends Error {}
+
+/** `--name value` from the command line, or the fallback when absent. */
+export function textArg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = process.argv[i + 1];
+  if (value === undefined || value.startsWith('--')) {
+    throw new UsageError(`--${name} needs a value, for example --${name} ${fallback}`);
+  }
+  return value;
+}
+
+/** `--name N` as an integer of at least `min`; says what to pass when it is not one. */
+export function intArg(name: string, fallback: number, min = 1): number {
+  const text = textArg(name, String(fallback));
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer of at least ${min}, got "${text}"`);
+  }
+  return n;
+}
