@@ -43,6 +43,7 @@ type Step = (
   params: Record<string, unknown>,
   previous: Record<string, unknown>,
 ) => Promise<unknown>;
+
 /** undici directly: one keep-alive Pool per service, as HttpCore keeps them. */
 function rawSteps(url: string, runId: string, concurrency: number): (op: string) => Step {
   const pools = new Map<string, Pool>();
