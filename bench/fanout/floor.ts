@@ -34,7 +34,7 @@ import {
   UsageError,
   textArg,
 } from './shared';
-import { startMeasuring, startProfiler } from './machine';
+import { startMeasuring, startProfiler } from '../machine';
 
 const TOKEN = 'bench-floor';
 

@@ -22,7 +22,7 @@ import {
   spawnFanoutSimulator,
   UsageError,
 } from './shared';
-import { startMeasuring, startProfiler } from './machine';
+import { startMeasuring, startProfiler } from '../machine';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';

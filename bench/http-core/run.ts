@@ -8,7 +8,6 @@
  * the figure that matters is client CPU per call: 1e6 / that = calls per second one core
  * can drive. Variants alternate within each round and the median round is reported.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CircuitState, SamplingBreaker, circuitBreaker, handleAll } from 'cockatiel';
 import { Registry } from 'prom-client';
@@ -17,6 +16,7 @@ import { ClientMetrics } from '../../src/clients/http/client-metrics';
 import { ConcurrencyLimiter } from '../../src/clients/http/concurrency-limiter';
 import { HttpCore } from '../../src/clients/http/http-core';
 import { spawnSimulator } from '../../tools/simulator/child';
+import { processCpuS } from '../machine';
 
 const { values } = parseArgs({
   options: {
@@ -43,8 +43,7 @@ type CallFn = (tenantId: string, i: number) => Promise<unknown>;
 /** utime + stime of a process in microseconds (Linux /proc; coarse: 10 ms ticks). */
 function processCpuUs(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    return processCpuS(pid) * 1e6;
   } catch {
     return NaN;
   }

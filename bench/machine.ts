@@ -1,4 +1,4 @@
-/** The machine and process figures both fan-out benches report, and their CPU profiler. */
+/** Machine and process figures the benches report (from /proc), and a CPU profiler for a run. */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
