@@ -7,15 +7,7 @@ export enum ExecutionErrorCode {
   TenantsUnavailable = 'EXECUTION_TENANTS_UNAVAILABLE',
 }
 
-export class ExecutionError extends AppError {
-  constructor(
-    code: ExecutionErrorCode,
-    message: string,
-    details?: { field: string; message: string }[],
-  ) {
-    super(code, message, details);
-  }
-
+export class ExecutionError extends AppError<ExecutionErrorCode> {
   static notFound(id: string): ExecutionError {
     return new ExecutionError(
       ExecutionErrorCode.NotFound,

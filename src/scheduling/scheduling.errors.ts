@@ -7,15 +7,7 @@ export enum SchedulingErrorCode {
 }
 
 /** The scheduling module's caller errors; the global filter maps the code to the status. */
-export class SchedulingError extends AppError {
-  constructor(
-    code: SchedulingErrorCode,
-    message: string,
-    details?: { field: string; message: string }[],
-  ) {
-    super(code, message, details);
-  }
-
+export class SchedulingError extends AppError<SchedulingErrorCode> {
   static invalid(details: { field: string; message: string }[]): SchedulingError {
     return new SchedulingError(
       SchedulingErrorCode.Invalid,

@@ -6,15 +6,7 @@ export enum WorkflowErrorCode {
   Conflict = 'WORKFLOW_CONFLICT',
 }
 
-export class WorkflowError extends AppError {
-  constructor(
-    code: WorkflowErrorCode,
-    message: string,
-    details?: { field: string; message: string }[],
-  ) {
-    super(code, message, details);
-  }
-
+export class WorkflowError extends AppError<WorkflowErrorCode> {
   static notFound(idOrName: string): WorkflowError {
     return new WorkflowError(
       WorkflowErrorCode.NotFound,

@@ -4,7 +4,7 @@ export enum AuditErrorCode {
   InvalidQuery = 'AUDIT_INVALID_QUERY',
 }
 
-export class AuditError extends AppError {
+export class AuditError extends AppError<AuditErrorCode> {
   static invalidCursor(): AuditError {
     return new AuditError(
       AuditErrorCode.InvalidQuery,

@@ -1,11 +1,12 @@
 /**
  * Every error a caller can cause carries a code; the suffix decides the HTTP status
  * (CONVENTIONS.md "Errors"): *_NOT_FOUND 404, *_INVALID* 400, *_CONFLICT 409,
- * *_FORBIDDEN 403. Anything without a code is a 500 with an errorId.
+ * *_FORBIDDEN 403. Anything without a code is a 500 with an errorId. A module's subclass
+ * names its code enum (`extends AppError<WorkflowErrorCode>`), so it carries only its own.
  */
-export class AppError extends Error {
+export class AppError<Code extends string = string> extends Error {
   constructor(
-    readonly code: string,
+    readonly code: Code,
     message: string,
     /** field-level problems for 400s: `{ field: 'steps[2].depends_on', message: '...' }` */
     readonly details?: { field: string; message: string }[],
