@@ -66,13 +66,21 @@ export class ExecutionsService {
   }
 
   async startRun(req: StartRunRequest): Promise<StartRunResult> {
-    const workflow = await this.workflows.get(req.workflowId);
+    return this.start(await this.workflows.get(req.workflowId), req);
+  }
+
+  /** `known`: every tenant, when the caller has just listed them (to check tenant_ids). */
+  private async start(
+    workflow: WorkflowEntity,
+    req: StartRunRequest,
+    known?: Tenant[],
+  ): Promise<StartRunResult> {
     const existing = await this.repository.existingParent(workflow.id, req.scheduledFor);
     if (existing && req.executionType !== 'backfill') {
       return { outcome: 'duplicate', executionId: existing.id };
     }
 
-    const all = await this.listTenants();
+    const all = known ?? (await this.listTenants());
     const { selected, skipped } = selectTenants(all, req.tenantFilter);
     const now = this.clock.now();
     const parent: NewParent = {
@@ -185,15 +193,23 @@ export class ExecutionsService {
         `A run of ${workflow.workflowName} is in progress; wait for it, or send allow_concurrent: true`,
       );
     }
-    if (dto.tenant_ids) await this.checkTenantIds(dto.tenant_ids);
-    const result = await this.startRun({
-      workflowId: workflow.id,
-      scheduledFor: this.clock.now(),
-      executionType: 'manual',
-      leaderTerm: null,
-      triggeredBy,
-      tenantFilter: dto.tenant_ids ? { tenantIds: dto.tenant_ids } : undefined,
-    });
+    let known: Tenant[] | undefined; // listed once, for the check and the run
+    if (dto.tenant_ids) {
+      known = await this.listTenants();
+      this.checkTenantIds(dto.tenant_ids, known);
+    }
+    const result = await this.start(
+      workflow,
+      {
+        workflowId: workflow.id,
+        scheduledFor: this.clock.now(),
+        executionType: 'manual',
+        leaderTerm: null,
+        triggeredBy,
+        tenantFilter: dto.tenant_ids ? { tenantIds: dto.tenant_ids } : undefined,
+      },
+      known,
+    );
     return {
       execution_id: result.executionId,
       status: result.outcome === 'started' ? 'running' : 'duplicate',
@@ -325,14 +341,12 @@ export class ExecutionsService {
     const view = toExecutionView(execution);
     if (execution.tenantId !== null) return { ...view, steps: withPending(execution.id) };
     const counts = await this.repository.statusCounts(id);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
     return {
       ...view,
-      progress: {
-        tenants_total: Object.values(counts).reduce((a, b) => a + b, 0),
-        by_status: counts,
-      },
+      progress: { tenants_total: total, by_status: counts },
       children: children.map((c) => ({ ...toExecutionView(c), steps: withPending(c.id) })),
-      children_truncated: Object.values(counts).reduce((a, b) => a + b, 0) > children.length,
+      children_truncated: total > children.length,
     };
   }
 
@@ -366,8 +380,8 @@ export class ExecutionsService {
 
   /** The plan of a dry run: who would run, in which order, and the steps by level. */
   private async plan(workflow: WorkflowEntity, tenantIds?: string[]) {
-    if (tenantIds) await this.checkTenantIds(tenantIds);
     const all = await this.listTenants();
+    if (tenantIds) this.checkTenantIds(tenantIds, all);
     const { selected, skipped } = selectTenants(all, tenantIds ? { tenantIds } : undefined);
     return {
       workflow: workflow.workflowName,
@@ -382,8 +396,8 @@ export class ExecutionsService {
     };
   }
 
-  private async checkTenantIds(ids: string[]): Promise<void> {
-    const known = new Map((await this.listTenants()).map((t) => [t.id, t]));
+  private checkTenantIds(ids: string[], all: Tenant[]): void {
+    const known = new Map(all.map((t) => [t.id, t]));
     const problems = ids.flatMap((id, i) => {
       const t = known.get(id);
       if (!t) return [{ field: `tenant_ids[${i}]`, message: `unknown tenant ${id}` }];

@@ -205,7 +205,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
 
   private async runOne(
     execution: ExecutionEntity,
-    workflow: Parameters<TenantRunner['run']>[0]['workflow'],
+    workflow: WorkflowEntity,
     completed: Map<string, unknown>,
     signal: AbortSignal,
   ): Promise<void> {
