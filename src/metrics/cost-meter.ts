@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config.service';
 import type { FinishedStep } from 'src/executions/executions.service';
-import { CostIncrement, MetricsRepository, Prices } from './metrics.repository';
+import { CostIncrement, MetricsRepository, Prices, pricesOf } from './metrics.repository';
 import { WorkflowMetrics } from './workflow-metrics';
 
 /** Process CPU time so far, in seconds (a port, so tests can drive it). */
@@ -49,10 +49,7 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
     private readonly cpu: CpuMeter,
     config: AppConfig,
   ) {
-    this.prices = {
-      perCallEur: config.get('COST_PER_DOWNSTREAM_CALL_EUR'),
-      perCpuSecondEur: config.get('COST_PER_CPU_SECOND_EUR'),
-    };
+    this.prices = pricesOf(config);
     this.lastCpu = cpu.cpuSeconds();
   }
 

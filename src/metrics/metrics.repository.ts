@@ -1,11 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import type { AppConfig } from 'src/config/app-config.service';
 
 /** Prices that turn counters into money (COST_PER_* settings). */
 export interface Prices {
   perCallEur: number;
   perCpuSecondEur: number;
+}
+
+/** The prices the COST_PER_* settings give. */
+export function pricesOf(config: AppConfig): Prices {
+  return {
+    perCallEur: config.get('COST_PER_DOWNSTREAM_CALL_EUR'),
+    perCpuSecondEur: config.get('COST_PER_CPU_SECOND_EUR'),
+  };
 }
 
 export interface DayWindow {

@@ -3,7 +3,7 @@ import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
 import { addDays, datesBetween, dayBounds, isCalendarDate, localDateOf } from './local-day';
 import { MetricsError } from './metrics.errors';
-import { MetricsRepository, Prices, RollupRow } from './metrics.repository';
+import { MetricsRepository, Prices, pricesOf, RollupRow } from './metrics.repository';
 
 /** The most days one call recomputes (a year): the CLI can loop for longer backfills. */
 export const MAX_ROLLUP_DAYS = 366;
@@ -28,10 +28,7 @@ export class MetricsRollupService {
     config: AppConfig,
   ) {
     this.zone = config.get('DEFAULT_TIMEZONE');
-    this.prices = {
-      perCallEur: config.get('COST_PER_DOWNSTREAM_CALL_EUR'),
-      perCpuSecondEur: config.get('COST_PER_CPU_SECOND_EUR'),
-    };
+    this.prices = pricesOf(config);
   }
 
   /** Recomputes every date from `from` to `to` (local dates, both included). */

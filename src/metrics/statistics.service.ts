@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
+import type { WorkflowView } from 'src/workflows/workflow.view';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { deadMansSwitch, SwitchState } from './alerts/dead-mans-switch';
-import { MetricsRepository, Prices } from './metrics.repository';
+import { MetricsRepository, Prices, pricesOf } from './metrics.repository';
 
 /** The retraining threshold of the specification: a tenant above it needs attention. */
 export const MAPE_THRESHOLD = 30;
@@ -34,10 +35,7 @@ export class StatisticsService {
     private readonly clock: Clock,
     config: AppConfig,
   ) {
-    this.prices = {
-      perCallEur: config.get('COST_PER_DOWNSTREAM_CALL_EUR'),
-      perCpuSecondEur: config.get('COST_PER_CPU_SECOND_EUR'),
-    };
+    this.prices = pricesOf(config);
     this.zone = config.get('DEFAULT_TIMEZONE');
     this.graceSeconds = config.get('DEAD_MANS_SWITCH_GRACE_SECONDS');
   }
@@ -56,6 +54,14 @@ export class StatisticsService {
       this.workflows.list(),
       this.repository.heartbeats(),
     ]);
+    return this.switchesOf(workflows, beats, now);
+  }
+
+  private switchesOf(
+    workflows: WorkflowView[],
+    beats: Awaited<ReturnType<MetricsRepository['heartbeats']>>,
+    now: Date,
+  ): SwitchState[] {
     const byName = new Map(beats.map((b) => [b.workflow_name, b]));
     return workflows
       .map((w) => {
@@ -99,7 +105,7 @@ export class StatisticsService {
 
   private async compute(now: Date): Promise<Record<string, unknown>> {
     const since = (days: number) => new Date(now.getTime() - days * DAY_MS);
-    const [outcomes, durations, overall, tenants, cost, accuracy, workflows, switches, extra] =
+    const [outcomes, durations, overall, tenants, cost, accuracy, workflows, beats, extra] =
       await Promise.all([
         this.repository.runOutcomes(now),
         this.repository.runDurations(since(30), now),
@@ -108,7 +114,7 @@ export class StatisticsService {
         this.repository.costPerTenantDay(since(30), now, this.zone, this.prices),
         this.forecastAccuracy(now),
         this.workflows.list(),
-        this.deadMansSwitches(now),
+        this.repository.heartbeats(),
         Promise.all(this.sections.map((s) => s(now))),
       ]);
     const rate = (ok: number, total: number) => ({
@@ -117,6 +123,8 @@ export class StatisticsService {
       failed: total - ok,
       success_rate_percentage: total > 0 ? round((100 * ok) / total, 2) : null,
     });
+    // the workflows listed once, for the failures and the switches
+    const switches = this.switchesOf(workflows, beats, now);
     return {
       generated_at: now.toISOString(),
       success_rate: {
