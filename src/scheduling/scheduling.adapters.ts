@@ -1,7 +1,6 @@
 import type { ExecutionsService } from 'src/executions/executions.service';
 import type { TenantClient } from 'src/clients';
 import type { Tenant } from 'src/clients/operation-registry';
-import type { WorkflowView } from 'src/workflows/workflow.view';
 import type { WorkflowsService } from 'src/workflows/workflows.service';
 import {
   LastRun,
@@ -25,8 +24,8 @@ export class WorkflowsFacadeAdapter extends ScheduleWorkflows {
   listSchedulable(): Promise<ScheduledWorkflow[]> {
     return this.workflows.listSchedulable();
   }
-  async listAll(): Promise<ScheduledWorkflow[]> {
-    return (await this.workflows.list()).map(fromView);
+  listAll(): Promise<ScheduledWorkflow[]> {
+    return this.workflows.listAll();
   }
   get(idOrName: string): Promise<ScheduledWorkflow> {
     return this.workflows.get(idOrName);
@@ -51,27 +50,6 @@ export class WorkflowsFacadeAdapter extends ScheduleWorkflows {
   ): Promise<{ before: unknown; after: unknown }[]> {
     return this.workflows.updateSchedules(updates);
   }
-}
-
-function fromView(v: WorkflowView): ScheduledWorkflow {
-  return {
-    id: v.id,
-    workflowName: v.workflow_name,
-    cronExpression: v.cron_expression,
-    timezone: v.timezone,
-    isEnabled: v.is_enabled,
-    nextExecutionAt: v.next_execution_at,
-    lastExecutionAt: v.last_execution_at,
-    lastSuccessAt: v.last_success_at,
-    lastFailureAt: v.last_failure_at,
-    perTenantTimezone: v.per_tenant_timezone,
-    calendar: v.calendar,
-    holidayPolicy: v.holiday_policy as ScheduledWorkflow['holidayPolicy'],
-    weekendPolicy: v.weekend_policy as ScheduledWorkflow['weekendPolicy'],
-    catchUpWindowSeconds: v.catch_up_window_seconds,
-    overlapPolicy: v.overlap_policy as ScheduledWorkflow['overlapPolicy'],
-    version: v.version,
-  };
 }
 
 export class ExecutionsFacadeAdapter extends ScheduleExecutions {

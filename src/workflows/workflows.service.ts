@@ -63,7 +63,12 @@ export class WorkflowsService implements OnApplicationBootstrap {
   }
 
   async list(): Promise<WorkflowView[]> {
-    return (await this.repository.list()).map(toWorkflowView);
+    return (await this.listAll()).map(toWorkflowView);
+  }
+
+  /** Every definition as stored, by name (the scheduler's GET /schedule). */
+  listAll(): Promise<WorkflowEntity[]> {
+    return this.repository.list();
   }
 
   async get(idOrName: string): Promise<WorkflowEntity> {
