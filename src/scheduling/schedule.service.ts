@@ -41,7 +41,10 @@ export class ScheduleService {
 
   /** GET /schedule: every workflow with its policies, next run and last run. */
   async schedule(): Promise<ScheduleEntryView[]> {
-    const workflows = await this.workflows.listAll();
+    return this.entries(await this.workflows.listAll());
+  }
+
+  private async entries(workflows: ScheduledWorkflow[]): Promise<ScheduleEntryView[]> {
     const tenants = workflows.some((w) => w.perTenantTimezone) ? await this.tenantsOrNull() : null;
     const now = this.clock.now();
     return Promise.all(
@@ -136,8 +139,9 @@ export class ScheduleService {
     const changes = await this.workflows.updateSchedules(updates);
     this.logger.log({ msg: 'schedules updated', workflows: updates.map((u) => u.workflow) });
     const names = new Set(updates.map((u) => u.workflow));
-    const entries = (await this.schedule()).filter(
-      (e) => names.has(e.workflow_id) || names.has(e.workflow_name),
+    // only the updated workflows' entries: no last-run query for the others
+    const entries = await this.entries(
+      (await this.workflows.listAll()).filter((w) => names.has(w.id) || names.has(w.workflowName)),
     );
     return {
       entries,
@@ -176,6 +180,7 @@ export class ScheduleService {
 
     const needsTenants = workflow.perTenantTimezone || dto.tenant_ids !== undefined;
     const tenants = needsTenants ? await this.tenantsOrThrow() : [];
+    const wanted = dto.tenant_ids ? new Set(dto.tenant_ids) : null;
     if (dto.tenant_ids) {
       const active = new Set(tenants.map((t) => t.id));
       const unknown = dto.tenant_ids
@@ -188,10 +193,7 @@ export class ScheduleService {
       if (unknown.length > 0) throw SchedulingError.invalid(unknown);
     }
     const own: ScheduleUnit = { timezone: workflow.timezone, calendar: workflow.calendar };
-    const calculator = this.calculatorOrThrow(
-      workflow,
-      workflow.perTenantTimezone ? unitsOfTenants(tenants, own) : [own],
-    );
+    const calculator = this.calculatorOrThrow(workflow, this.units(workflow, tenants));
     const { events } = calculator.eventsBetween(new Date(from.getTime() - 1), to);
     const runs = events.filter((e) => e.kind === 'run');
     if (runs.length > MAX_BACKFILL_SLOTS) {
@@ -213,8 +215,7 @@ export class ScheduleService {
             own,
           )
         : undefined;
-      if (dto.tenant_ids) {
-        const wanted = new Set(dto.tenant_ids);
+      if (wanted) {
         const due = filter ? selectedBy(filter, tenants) : tenants;
         filter = { tenantIds: due.filter((t) => wanted.has(t.id)).map((t) => t.id) };
         if (filter.tenantIds!.length === 0) {
