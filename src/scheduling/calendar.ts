@@ -43,7 +43,6 @@ export interface CalendarDecision {
   reason?: string;
 }
 
-export const DEFAULT_CALENDAR: CalendarRef = { country: 'ES', region: 'MD' };
 /** A shift looks this far ahead for a business day before giving up (and skipping). */
 export const MAX_SHIFT_DAYS = 31;
 
@@ -99,6 +98,25 @@ function holidaysOfYear(calendar: CalendarRef, year: number): Map<string, Public
   return result;
 }
 
+// date-holidays' country and region lists are static data; validateCalendar runs for every
+// tenant on each scheduler pass (tenant-units.ts), so they are read once.
+let countryList: Record<string, string> | undefined;
+const regionLists = new Map<string, Record<string, string>>();
+
+function knownCountries(): Record<string, string> {
+  countryList ??= new Holidays().getCountries('en');
+  return countryList;
+}
+
+function knownRegions(country: string): Record<string, string> {
+  let regions = regionLists.get(country);
+  if (!regions) {
+    regions = new Holidays().getStates(country, 'en') ?? {};
+    regionLists.set(country, regions);
+  }
+  return regions;
+}
+
 /** Why the calendar is unusable (and which field), or null when date-holidays knows it. */
 export function validateCalendar(
   calendar: unknown,
@@ -107,15 +125,14 @@ export function validateCalendar(
     return { field: '', message: 'must be an object such as {"country": "ES", "region": "MD"}' };
   }
   const { country, region } = calendar as Record<string, unknown>;
-  const countries = new Holidays().getCountries('en');
-  if (typeof country !== 'string' || !(country in countries)) {
+  if (typeof country !== 'string' || !(country in knownCountries())) {
     return {
       field: 'country',
       message: `"${String(country)}" is not a country with a holiday calendar (ISO 3166-1 alpha-2 such as ES)`,
     };
   }
   if (region === undefined || region === null) return null;
-  const regions = new Holidays().getStates(country, 'en') ?? {};
+  const regions = knownRegions(country);
   if (typeof region !== 'string' || !(region in regions)) {
     const known = Object.keys(regions);
     return {
@@ -130,11 +147,6 @@ export function validateCalendar(
 export function publicHolidaysOn(date: string, calendar: CalendarRef): PublicHoliday[] {
   const found = holidaysOfYear(calendar, Number(date.slice(0, 4))).get(date) ?? [];
   return [...found].sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'national' ? -1 : 1));
-}
-
-/** Every public holiday of a year, for GET /schedule and docs. */
-export function publicHolidaysOfYear(year: number, calendar: CalendarRef): PublicHoliday[] {
-  return [...holidaysOfYear(calendar, year).values()].flat();
 }
 
 /** Saturday and Sunday (the weekend of every calendar this service is used with). */

@@ -4,6 +4,7 @@ import {
   CalendarRef,
   DayPolicy,
   decideSlot,
+  describeShift,
   isRunDay,
   MAX_SHIFT_DAYS,
 } from './calendar';
@@ -141,10 +142,9 @@ export class SlotCalculator {
             part: { ...base, action: 'skip', reason: decision.reason },
           });
         } else {
-          const to = localIso(decision.at, unit.timezone);
           parts.push({
             at: slot.at.getTime(),
-            part: { ...base, action: 'skip', reason: `${decision.reason}: shifted to ${to}` },
+            part: { ...base, action: 'skip', reason: describeShift(decision, unit.timezone) },
           });
           parts.push({
             at: decision.at.getTime(),
