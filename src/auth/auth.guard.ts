@@ -6,7 +6,7 @@ import { Access, AUTH_ACCESS_METADATA } from './auth.decorators';
 import { AuthError, AuthErrorCode } from './auth.errors';
 import { AuthSetup } from './auth-setup';
 import type { Principal } from './principal';
-import { defaultRoleFor, grants, Role } from './roles';
+import { defaultRoleFor, grants, isReadMethod, Role } from './roles';
 
 interface HttpRequest {
   method: string;
@@ -45,7 +45,7 @@ export class AuthGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
-    const isRead = defaultRoleFor(req.method) === 'viewer';
+    const isRead = isReadMethod(req.method);
     if (access?.kind === 'public' && isRead) return true;
     if (access?.kind === 'metrics' && !this.metricsNeedAuth && isRead) return true;
     const required: Role = access?.kind === 'role' ? access.role : defaultRoleFor(req.method);

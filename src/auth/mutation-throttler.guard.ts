@@ -2,6 +2,7 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import { AuthError, AuthErrorCode } from './auth.errors';
 import type { Principal } from './principal';
+import { isReadMethod } from './roles';
 
 export const MUTATIONS_THROTTLER = 'mutations';
 
@@ -16,8 +17,7 @@ export const MUTATIONS_THROTTLER = 'mutations';
 export class MutationThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const method = context.switchToHttp().getRequest<{ method: string }>().method.toUpperCase();
-    return ['GET', 'HEAD', 'OPTIONS'].includes(method);
+    return isReadMethod(context.switchToHttp().getRequest<{ method: string }>().method);
   }
 
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {

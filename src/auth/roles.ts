@@ -13,10 +13,17 @@ export function grants(held: readonly Role[], required: Role): boolean {
   return held.some((r) => RANK[r] >= RANK[required]);
 }
 
+const READ_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS'];
+
+/** GET, HEAD and OPTIONS (any case): they change nothing, so they are never throttled or audited. */
+export function isReadMethod(method: string): boolean {
+  return READ_METHODS.includes(method.toUpperCase());
+}
+
 /**
  * What a route needs when it does not say: reads need viewer, anything else admin, so a
  * new mutating route is closed until someone decides who may call it.
  */
 export function defaultRoleFor(method: string): Role {
-  return ['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase()) ? 'viewer' : 'admin';
+  return isReadMethod(method) ? 'viewer' : 'admin';
 }

@@ -8,6 +8,7 @@ import {
 import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
 import { AppError, httpStatusFor } from 'src/common/errors/app-error';
 import type { Principal } from '../principal';
+import { isReadMethod } from '../roles';
 import { auditChangeOf } from './audit-change';
 import { AuditService } from './audit.service';
 
@@ -21,8 +22,6 @@ interface HttpRequest {
   body?: unknown;
   principal?: Principal;
 }
-
-const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Writes an audit row for every mutating request that reached its handler (APP_INTERCEPTOR,
@@ -41,7 +40,7 @@ export class AuditInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const req = context.switchToHttp().getRequest<HttpRequest>();
-    if (READS.has(req.method.toUpperCase())) return next.handle();
+    if (isReadMethod(req.method)) return next.handle();
     const res = context.switchToHttp().getResponse<{ statusCode: number }>();
     return next.handle().pipe(
       mergeMap((body: unknown) => from(this.record(req, res.statusCode, body).then(() => body))),

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
+import { isUuid } from '../principal';
 import { AuditQuery } from './dto/audit-query.dto';
 import { AuditError } from './audit.errors';
 import { AuditRepository, AuditRow, NewAuditEntry } from './audit.repository';
@@ -122,12 +123,10 @@ function encodeCursor(r: AuditRow): string {
   return Buffer.from(`${r.at.toISOString()}|${r.id}`).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function decodeCursor(cursor: string): { at: Date; id: string } {
   const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const date = new Date(at ?? '');
-  if (rest.length > 0 || !id || !UUID.test(id) || Number.isNaN(date.getTime())) {
+  if (rest.length > 0 || !id || !isUuid(id) || Number.isNaN(date.getTime())) {
     throw AuditError.invalidCursor();
   }
   return { at: date, id };
