@@ -17,7 +17,7 @@ import { AlertNotifier } from 'src/metrics/alerts/alert-notifier';
 import type { AlertRow } from 'src/metrics/alerts/alerts.repository';
 import { AlertsService } from 'src/metrics/alerts/alerts.service';
 import { MetricsModule } from 'src/metrics/metrics.module';
-import { FakeClock } from 'src/auth/testing/fake-clock';
+import { FakeClock } from 'src/common/time/fake-clock';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../fakes/fake-downstream';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';

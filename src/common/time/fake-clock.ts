@@ -1,4 +1,4 @@
-import { Clock } from 'src/common/time/clock';
+import { Clock } from './clock';
 
 /** A clock tests set and move by hand. */
 export class FakeClock extends Clock {

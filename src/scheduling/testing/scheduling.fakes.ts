@@ -1,6 +1,5 @@
 import type { Tenant } from 'src/clients/operation-registry';
 import { AppError } from 'src/common/errors/app-error';
-import { Clock } from 'src/common/time/clock';
 import {
   LastRun,
   ScheduledWorkflow,
@@ -13,20 +12,7 @@ import {
 
 /** In-memory stand-ins for the facades the scheduler calls, for unit tests. */
 
-export class FakeClock extends Clock {
-  constructor(private current: Date) {
-    super();
-  }
-  now(): Date {
-    return new Date(this.current);
-  }
-  set(at: Date | string): void {
-    this.current = new Date(at);
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
+export { FakeClock } from 'src/common/time/fake-clock';
 
 export function scheduledWorkflow(overrides: Partial<ScheduledWorkflow> = {}): ScheduledWorkflow {
   return {
