@@ -1,4 +1,3 @@
-import { SUPPLY_CHAIN_ALERTS_EXCHANGE } from 'src/events/event-contracts';
 import {
   AlertClass,
   AlertDomain,
@@ -28,8 +27,6 @@ export interface DeliveryAlertEvent {
   context: DeliveryAlertContext;
   timestamp: string;
 }
-
-export { SUPPLY_CHAIN_ALERTS_EXCHANGE };
 
 /** `alert.delivery_arriving_soon`, `alert.delivery_overdue`, `alert.stock_receipt_incomplete`. */
 export function deliveryAlertRoutingKey(type: DeliveryAlertType): string {

@@ -78,7 +78,7 @@ export const OVERDUE_GRACE_MS = 30 * MINUTE_MS;
 export const RECEIPT_INCOMPLETE_AFTER_MS = 120 * MINUTE_MS;
 
 /** Statuses in which goods are still awaited: anything else (received, cancelled…) gets nothing. */
-export const AWAITED_STATUSES: readonly string[] = ['approved', 'sent'];
+export const AWAITED_STATUSES = ['approved', 'sent'] as const;
 
 export const PREPARATION_CHECKLIST = [
   'Clear the receiving area',
@@ -128,7 +128,8 @@ export function deliveryTimesOf(po: TrackedPurchaseOrder): DeliveryTimes {
 
 /** The alert types whose condition holds at `now`, ignoring what was already sent. */
 export function dueAlertTypes(po: TrackedPurchaseOrder, now: Date): DeliveryAlertType[] {
-  if (!AWAITED_STATUSES.includes(po.status) || po.receipt.status === 'confirmed') return [];
+  const awaited = (AWAITED_STATUSES as readonly string[]).includes(po.status);
+  if (!awaited || po.receipt.status === 'confirmed') return [];
   const { expected, windowEnd } = deliveryTimesOf(po);
   const t = now.getTime();
   const due: DeliveryAlertType[] = [];

@@ -18,6 +18,22 @@ export interface ActiveDeliveryRun {
 export type StartRunOutcome =
   { started: true; runId: string } | { started: false; active: ActiveDeliveryRun | null };
 
+/** A run about to start: what tryStart records in its row. */
+export interface DeliveryRunStart {
+  trigger: DeliveryRunTrigger;
+  holder: string;
+  startedAt: Date;
+  leaseExpiresAt: Date;
+}
+
+/** How a started run ended: what finish records in its row. */
+export interface DeliveryRunFinish {
+  status: DeliveryRunFinalStatus;
+  finishedAt: Date;
+  summary: Record<string, unknown> | null;
+  errorMessage: string | null;
+}
+
 export interface DeliveryRunRecord {
   id: string;
   status: string;
@@ -41,12 +57,7 @@ export interface DeliveryRunRecord {
 export class DeliveryRunRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async tryStart(run: {
-    trigger: DeliveryRunTrigger;
-    holder: string;
-    startedAt: Date;
-    leaseExpiresAt: Date;
-  }): Promise<StartRunOutcome> {
+  async tryStart(run: DeliveryRunStart): Promise<StartRunOutcome> {
     return this.dataSource.transaction(async (tx) => {
       await tx.query(
         `UPDATE orchestrator_delivery_runs
@@ -92,15 +103,7 @@ export class DeliveryRunRepository {
     });
   }
 
-  async finish(
-    runId: string,
-    outcome: {
-      status: DeliveryRunFinalStatus;
-      finishedAt: Date;
-      summary: Record<string, unknown> | null;
-      errorMessage: string | null;
-    },
-  ): Promise<void> {
+  async finish(runId: string, outcome: DeliveryRunFinish): Promise<void> {
     await this.dataSource.query(
       `UPDATE orchestrator_delivery_runs
           SET status = $2, finished_at = $3, summary = $4, error_message = $5

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ProcurementClient } from 'src/clients/procurement/procurement.client';
 import { TenantClient } from 'src/clients/tenant/tenant.client';
 import { RunHistoryService } from 'src/executions/run-history.service';
-import { TrackedPurchaseOrder } from './delivery-rules';
+import { AWAITED_STATUSES, TrackedPurchaseOrder } from './delivery-rules';
 import {
   DeliveryRunRecorder,
   DeliveryRunReport,
@@ -35,10 +35,10 @@ export class ProcurementOrderSource extends PurchaseOrderSource {
     deliveryBefore: Date,
     signal: AbortSignal,
   ): Promise<TrackedPurchaseOrder[]> {
-    // approved and sent only: a received order gets no alert, so it need not travel
+    // the awaited statuses only: a received order gets no alert, so it need not travel
     return this.client.listPurchaseOrdersForDelivery(
       tenantId,
-      { deliveryBefore, statuses: ['approved', 'sent'] },
+      { deliveryBefore, statuses: [...AWAITED_STATUSES] },
       { signal },
     );
   }

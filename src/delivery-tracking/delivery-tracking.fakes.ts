@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Clock } from 'src/common/time/clock';
 import { Transaction } from 'src/database/transaction';
 import { OutboxMessage } from 'src/events/event-contracts';
-import { NewDeliveryAlert } from './delivery-alert.repository';
+import { DeliveryAlertRepository, NewDeliveryAlert } from './delivery-alert.repository';
 import { SentDeliveryAlert, TrackedPurchaseOrder } from './delivery-rules';
 import {
   ActiveDeliveryRun,
-  DeliveryRunFinalStatus,
+  DeliveryRunFinish,
   DeliveryRunRecord,
-  DeliveryRunTrigger,
+  DeliveryRunRepository,
+  DeliveryRunStart,
   StartRunOutcome,
 } from './delivery-run.repository';
 import {
@@ -21,17 +21,7 @@ import {
 
 /** In-memory stand-ins for unit tests; the integration suites use the real ones. */
 
-export class FakeClock extends Clock {
-  constructor(private current: Date) {
-    super();
-  }
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
+export { FakeClock } from 'src/common/time/fake-clock';
 
 export class FakeTenantSource extends DeliveryTenantSource {
   failure: Error | null = null;
@@ -78,7 +68,10 @@ export class FakePurchaseOrderSource extends PurchaseOrderSource {
 }
 
 /** Mirrors DeliveryAlertRepository, including the rollback when publishing throws. */
-export class FakeDeliveryAlertRepository {
+export class FakeDeliveryAlertRepository implements Pick<
+  DeliveryAlertRepository,
+  'findSent' | 'recordNew'
+> {
   readonly rows: (NewDeliveryAlert & { tenantId: string })[] = [];
 
   async findSent(
@@ -110,15 +103,13 @@ export class FakeDeliveryAlertRepository {
   }
 }
 
-export class FakeDeliveryRunRepository {
+export class FakeDeliveryRunRepository implements Pick<
+  DeliveryRunRepository,
+  'tryStart' | 'finish'
+> {
   readonly runs: (DeliveryRunRecord & { leaseExpiresAt: Date })[] = [];
 
-  async tryStart(run: {
-    trigger: DeliveryRunTrigger;
-    holder: string;
-    startedAt: Date;
-    leaseExpiresAt: Date;
-  }): Promise<StartRunOutcome> {
+  async tryStart(run: DeliveryRunStart): Promise<StartRunOutcome> {
     const active = this.runs.find((r) => r.status === 'running');
     if (active && active.leaseExpiresAt > run.startedAt) {
       const view: ActiveDeliveryRun = {
@@ -146,15 +137,7 @@ export class FakeDeliveryRunRepository {
     return { started: true, runId: id };
   }
 
-  async finish(
-    runId: string,
-    outcome: {
-      status: DeliveryRunFinalStatus;
-      finishedAt: Date;
-      summary: Record<string, unknown> | null;
-      errorMessage: string | null;
-    },
-  ): Promise<void> {
+  async finish(runId: string, outcome: DeliveryRunFinish): Promise<void> {
     const run = this.runs.find((r) => r.id === runId && r.status === 'running');
     if (run) Object.assign(run, outcome);
   }

@@ -1,6 +1,7 @@
 import { Transaction } from 'src/database/transaction';
 import { OutboxMessage } from 'src/events/event-contracts';
 import { TrackedPurchaseOrder } from './delivery-rules';
+import { DeliveryRunFinalStatus, DeliveryRunTrigger } from './delivery-run.repository';
 
 /**
  * What delivery tracking needs from outside, as small ports: the adapters in
@@ -26,8 +27,8 @@ export abstract class PurchaseOrderSource {
 /** One finished run, as the execution history should show it. */
 export interface DeliveryRunReport {
   runId: string;
-  trigger: 'cron' | 'cli' | 'manual';
-  status: 'completed' | 'failed';
+  trigger: DeliveryRunTrigger;
+  status: DeliveryRunFinalStatus;
   startedAt: Date;
   finishedAt: Date;
   summary: Record<string, unknown>;

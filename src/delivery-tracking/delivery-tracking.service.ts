@@ -16,6 +16,7 @@ import {
 } from './delivery-rules';
 import {
   ActiveDeliveryRun,
+  DeliveryRunFinalStatus,
   DeliveryRunRepository,
   DeliveryRunTrigger,
 } from './delivery-run.repository';
@@ -321,7 +322,7 @@ export class DeliveryTrackingService {
     runId: string,
     trigger: DeliveryRunTrigger,
     startedAt: Date,
-    status: 'completed' | 'failed',
+    status: DeliveryRunFinalStatus,
     summary: DeliveryTrackingSummary,
     failure: { code: DeliveryTrackingErrorCode; message: string } | null,
   ): Promise<void> {
