@@ -90,6 +90,21 @@ interface ServiceRuntime {
   openedAt: number;
 }
 
+/** What call() works out once and every attempt of the call reuses. */
+interface PreparedCall {
+  svc: ServiceRuntime;
+  spec: CallSpec;
+  /** base path + spec.path + query string */
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  /** per-attempt timeout (an attempt gets less when the deadline is nearer) */
+  timeoutMs: number;
+  /** monotonic (performance.now()) */
+  deadlineAt: number;
+  requestId: string;
+}
+
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -280,8 +295,7 @@ export class HttpCore {
 
   /** Calls the service and returns its JSON body; throws only UpstreamError for call failures. */
   async call<T = unknown>(spec: CallSpec): Promise<T> {
-    const svc = this.services.get(spec.service);
-    if (!svc) throw new Error(`HttpCore: no service named ${spec.service}`);
+    const svc = this.runtime(spec.service);
     if (this.closed) throw new Error('HttpCore: closed');
     const maxAttempts = Math.max(1, spec.maxAttempts ?? this.maxAttempts);
     const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
@@ -302,21 +316,21 @@ export class HttpCore {
       body = JSON.stringify(spec.body);
       headers['content-type'] = 'application/json';
     }
-    const path = svc.basePath + spec.path + queryString(spec.query);
+    const call: PreparedCall = {
+      svc,
+      spec,
+      path: svc.basePath + spec.path + queryString(spec.query),
+      headers,
+      body,
+      timeoutMs,
+      deadlineAt,
+      requestId,
+    };
 
     for (let attempt = 1; ; attempt++) {
       let failure: UpstreamError;
       try {
-        return await this.attempt<T>(
-          svc,
-          spec,
-          path,
-          headers,
-          body,
-          timeoutMs,
-          deadlineAt,
-          requestId,
-        );
+        return await this.attempt<T>(call);
       } catch (err) {
         failure = err as UpstreamError;
       }
@@ -339,45 +353,34 @@ export class HttpCore {
         try {
           await sleep(delay, undefined, { signal: spec.signal });
         } catch {
-          throw this.aborted(spec, requestId, attempt);
+          throw this.aborted(call, attempt);
         }
       }
       this.metrics?.countRetry(spec.service, spec.operation);
     }
   }
 
-  private async attempt<T>(
-    svc: ServiceRuntime,
-    spec: CallSpec,
-    path: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    timeoutMs: number,
-    deadlineAt: number,
-    requestId: string,
-  ): Promise<T> {
-    if (spec.signal?.aborted) throw this.aborted(spec, requestId);
-    if (this.isRefusing(svc)) throw this.circuitOpen(spec, requestId);
+  private async attempt<T>(call: PreparedCall): Promise<T> {
+    const { svc, spec, deadlineAt } = call;
+    if (spec.signal?.aborted) throw this.aborted(call);
+    if (this.isRefusing(svc)) throw this.circuitOpen(call);
     const left = deadlineAt - performance.now();
-    if (left <= 0) throw this.deadline(spec, requestId, 'no time left');
+    if (left <= 0) throw this.deadline(call, 'no time left');
     await svc.limiter.acquire(spec.signal, left, (why) =>
       why === 'aborted'
-        ? this.aborted(spec, requestId)
+        ? this.aborted(call)
         : this.deadline(
-            spec,
-            requestId,
+            call,
             `waited ${Math.round(left)} ms for one of ${svc.limiter.limit} slots`,
           ),
     );
     try {
       // the circuit may have opened while this call queued
-      if (this.isRefusing(svc)) throw this.circuitOpen(spec, requestId);
-      const attemptTimeout = Math.max(1, Math.min(timeoutMs, deadlineAt - performance.now()));
-      return await svc.breaker.execute(() =>
-        this.send<T>(svc, spec, path, headers, body, attemptTimeout, requestId),
-      );
+      if (this.isRefusing(svc)) throw this.circuitOpen(call);
+      const attemptTimeout = Math.max(1, Math.min(call.timeoutMs, deadlineAt - performance.now()));
+      return await svc.breaker.execute(() => this.send<T>(call, attemptTimeout));
     } catch (err) {
-      if (err instanceof BrokenCircuitError) throw this.circuitOpen(spec, requestId);
+      if (err instanceof BrokenCircuitError) throw this.circuitOpen(call);
       throw err;
     } finally {
       svc.limiter.release();
@@ -396,34 +399,22 @@ export class HttpCore {
     return performance.now() - svc.openedAt < svc.halfOpenAfterMs;
   }
 
-  private async send<T>(
-    svc: ServiceRuntime,
-    spec: CallSpec,
-    path: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    timeoutMs: number,
-    requestId: string,
-  ): Promise<T> {
+  /** One attempt over the wire; `timeoutMs` is this attempt's. */
+  private async send<T>(call: PreparedCall, timeoutMs: number): Promise<T> {
+    const { spec, requestId } = call;
     const started = performance.now();
     let res: RawResponse;
     try {
-      res = await this.dispatch(svc, spec, path, headers, body, timeoutMs);
+      res = await this.dispatch(call, timeoutMs);
     } catch (err) {
-      throw this.transportFailure(spec, requestId, err, started, timeoutMs);
+      throw this.transportFailure(call, err, started, timeoutMs);
     }
-    const { text } = res;
-    const status = res.status;
+    const { status, text } = res;
     const seconds = (performance.now() - started) / 1000;
     if (status >= 200 && status < 300) {
-      if (text === '') {
-        this.metrics?.observeAttempt(spec.service, spec.operation, 'success', seconds);
-        return {} as T;
-      }
+      let parsed: T;
       try {
-        const parsed = JSON.parse(text) as T;
-        this.metrics?.observeAttempt(spec.service, spec.operation, 'success', seconds);
-        return parsed;
+        parsed = text === '' ? ({} as T) : (JSON.parse(text) as T);
       } catch {
         this.metrics?.observeAttempt(spec.service, spec.operation, 'invalid_response', seconds);
         throw new UpstreamError({
@@ -436,6 +427,8 @@ export class HttpCore {
           requestId,
         });
       }
+      this.metrics?.observeAttempt(spec.service, spec.operation, 'success', seconds);
+      return parsed;
     }
     const outcome: AttemptOutcome =
       status === 429
@@ -460,17 +453,10 @@ export class HttpCore {
    * One HTTP exchange. Long timeouts use undici's header/body timeouts (its coarse
    * one-second timer wheel, no extra timer per call); short ones get a precise timer.
    */
-  private dispatch(
-    svc: ServiceRuntime,
-    spec: CallSpec,
-    path: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    timeoutMs: number,
-  ): Promise<RawResponse> {
+  private dispatch(call: PreparedCall, timeoutMs: number): Promise<RawResponse> {
     return new Promise<RawResponse>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const signal = spec.signal;
+      const signal = call.spec.signal;
       const done = () => {
         if (timer) clearTimeout(timer);
         if (signal) this.unwatch(signal, collector);
@@ -490,12 +476,12 @@ export class HttpCore {
         timer = setTimeout(() => collector.abort(new TimedOut('attempt timed out')), timeoutMs);
       }
       if (signal) this.watch(signal, collector);
-      svc.pool.dispatch(
+      call.svc.pool.dispatch(
         {
-          method: spec.method,
-          path,
-          headers,
-          body,
+          method: call.spec.method,
+          path: call.path,
+          headers: call.headers,
+          body: call.body,
           headersTimeout: precise ? 0 : Math.ceil(timeoutMs),
           bodyTimeout: precise ? 0 : Math.ceil(timeoutMs),
         },
@@ -535,16 +521,16 @@ export class HttpCore {
   }
 
   private transportFailure(
-    spec: CallSpec,
-    requestId: string,
+    call: PreparedCall,
     err: unknown,
     started: number,
     timeoutMs: number,
   ): UpstreamError {
+    const { spec, requestId } = call;
     const seconds = (performance.now() - started) / 1000;
     if (spec.signal?.aborted) {
       this.metrics?.observeAttempt(spec.service, spec.operation, 'aborted', seconds);
-      return this.aborted(spec, requestId);
+      return this.aborted(call);
     }
     const code = (err as { code?: string }).code ?? '';
     if (TIMEOUT_ERROR_CODES.has(code)) {
@@ -570,7 +556,7 @@ export class HttpCore {
     });
   }
 
-  private aborted(spec: CallSpec, requestId: string, attempts?: number): UpstreamError {
+  private aborted({ spec, requestId }: PreparedCall, attempts?: number): UpstreamError {
     return new UpstreamError({
       service: spec.service,
       operation: spec.operation,
@@ -581,7 +567,7 @@ export class HttpCore {
     });
   }
 
-  private circuitOpen(spec: CallSpec, requestId: string): UpstreamError {
+  private circuitOpen({ spec, requestId }: PreparedCall): UpstreamError {
     this.metrics?.observeAttempt(spec.service, spec.operation, 'circuit_open', null);
     return new UpstreamError({
       service: spec.service,
@@ -593,7 +579,7 @@ export class HttpCore {
     });
   }
 
-  private deadline(spec: CallSpec, requestId: string, detail: string): UpstreamError {
+  private deadline({ spec, requestId }: PreparedCall, detail: string): UpstreamError {
     return new UpstreamError({
       service: spec.service,
       operation: spec.operation,
