@@ -54,24 +54,29 @@ const ACCEPTED_PARAMS: Record<OperationName, readonly string[]> = {
   'alert_processor.archive_resolved': ['older_than_days', 'all_tenants'],
 };
 
+// the integer params with their default and range, shared by the handlers and the checks
+const forecastDays = (ctx: OperationContext) => intParam(ctx, 'days_ahead', 7, 1, 90);
+const planningDays = (ctx: OperationContext) => intParam(ctx, 'days_ahead', 14, 1, 90);
+const tenantsAffected = (ctx: OperationContext) =>
+  intParam(ctx, 'tenants_affected', 1, 0, 10_000_000);
+const olderThanDays = (ctx: OperationContext) => intParam(ctx, 'older_than_days', 30, 1, 3650);
+
 /** Reads every param an operation uses, throwing the ClientsError its handler would. */
 const PARAM_CHECKS: Record<OperationName, (ctx: OperationContext) => void> = {
-  'forecasting.generate': (ctx) => intParam(ctx, 'days_ahead', 7, 1, 90),
+  'forecasting.generate': forecastDays,
   'forecasting.validate': (ctx) => dateParam(ctx, 'date'),
   'forecasting.evaluate_and_retrain': (ctx) => {
     boolParam(ctx, 'auto_trigger', true);
     thresholds(ctx);
   },
   'production.generate_schedule': () => undefined,
-  'procurement.calculate_needs': (ctx) => intParam(ctx, 'days_ahead', 14, 1, 90),
-  'inventory.project': (ctx) => intParam(ctx, 'days_ahead', 14, 1, 90),
+  'procurement.calculate_needs': planningDays,
+  'inventory.project': planningDays,
   'notification.daily_summary': () => undefined,
   'notification.weekly_digest': (ctx) => dateParam(ctx, 'week_start'),
   'notification.workflow_failure': (ctx) => {
     for (const key of ['error_message', 'failed_step', 'execution_id']) stringParam(ctx, key);
-    if (ctx.params.tenants_affected !== undefined) {
-      intParam(ctx, 'tenants_affected', 1, 0, 10_000_000);
-    }
+    if (ctx.params.tenants_affected !== undefined) tenantsAffected(ctx);
     // workflow_name is required at run time; a step may leave it to the engine to fill in
     if (ctx.params.workflow_name !== undefined) stringParam(ctx, 'workflow_name');
   },
@@ -80,7 +85,7 @@ const PARAM_CHECKS: Record<OperationName, (ctx: OperationContext) => void> = {
     stringParam(ctx, 'reason');
   },
   'alert_processor.archive_resolved': (ctx) => {
-    intParam(ctx, 'older_than_days', 30, 1, 3650);
+    olderThanDays(ctx);
     if (ctx.params.all_tenants !== undefined) boolParam(ctx, 'all_tenants', false);
   },
 };
@@ -109,7 +114,7 @@ export class ClientOperationRegistry extends OperationRegistry {
         asResult(
           await forecasting.generate(ctx.tenant.id, {
             ...callOptions(ctx),
-            daysAhead: intParam(ctx, 'days_ahead', 7, 1, 90),
+            daysAhead: forecastDays(ctx),
           }),
         ),
       'forecasting.validate': async (ctx) =>
@@ -133,59 +138,66 @@ export class ClientOperationRegistry extends OperationRegistry {
         asResult(
           await procurement.calculateNeeds(ctx.tenant.id, {
             ...callOptions(ctx),
-            daysAhead: intParam(ctx, 'days_ahead', 14, 1, 90),
+            daysAhead: planningDays(ctx),
           }),
         ),
       'inventory.project': async (ctx) =>
         asResult(
           await inventory.project(ctx.tenant.id, {
             ...callOptions(ctx),
-            daysAhead: intParam(ctx, 'days_ahead', 14, 1, 90),
+            daysAhead: planningDays(ctx),
           }),
         ),
-      'notification.daily_summary': async (ctx) =>
-        asResult(
+      'notification.daily_summary': async (ctx) => {
+        const date = this.localDate(ctx);
+        return asResult(
           await notification.sendDailySummary(
             {
               tenant_id: ctx.tenant.id,
               orchestration_run_id: ctx.runId,
-              ...(this.localDate(ctx) ? { date: this.localDate(ctx) } : {}),
+              ...(date ? { date } : {}),
               summary: summarize(ctx.previousResults),
             },
             callOptions(ctx),
           ),
-        ),
-      'notification.weekly_digest': async (ctx) =>
-        asResult(
+        );
+      },
+      'notification.weekly_digest': async (ctx) => {
+        const weekStart = dateParam(ctx, 'week_start');
+        return asResult(
           await notification.sendWeeklyDigest(
             {
               tenant_id: ctx.tenant.id,
               orchestration_run_id: ctx.runId,
-              ...(dateParam(ctx, 'week_start') ? { week_start: dateParam(ctx, 'week_start') } : {}),
+              ...(weekStart ? { week_start: weekStart } : {}),
               summary: { ...summarize(ctx.previousResults) },
             },
             callOptions(ctx),
           ),
-        ),
-      'notification.workflow_failure': async (ctx) =>
-        asResult(
+        );
+      },
+      'notification.workflow_failure': async (ctx) => {
+        const workflowName = stringParam(ctx, 'workflow_name', true)!;
+        const executionId = stringParam(ctx, 'execution_id') ?? ctx.executionId;
+        const errorMessage = stringParam(ctx, 'error_message') ?? 'workflow failed';
+        const failedStep = stringParam(ctx, 'failed_step');
+        return asResult(
           await notification.sendWorkflowFailure(
             {
               tenant_id: ctx.tenant.id === '' ? null : ctx.tenant.id,
-              workflow_name: stringParam(ctx, 'workflow_name', true)!,
-              execution_id: stringParam(ctx, 'execution_id') ?? ctx.executionId,
+              workflow_name: workflowName,
+              execution_id: executionId,
               orchestration_run_id: ctx.runId,
-              error_message: stringParam(ctx, 'error_message') ?? 'workflow failed',
-              ...(stringParam(ctx, 'failed_step')
-                ? { failed_step: stringParam(ctx, 'failed_step') }
-                : {}),
+              error_message: errorMessage,
+              ...(failedStep ? { failed_step: failedStep } : {}),
               ...(ctx.params.tenants_affected !== undefined
-                ? { tenants_affected: intParam(ctx, 'tenants_affected', 1, 0, 10_000_000) }
+                ? { tenants_affected: tenantsAffected(ctx) }
                 : {}),
             },
             callOptions(ctx),
           ),
-        ),
+        );
+      },
       'training.retrain': async (ctx) => {
         const fromEvaluation = evaluationOf(ctx.previousResults);
         // the forecasting service already queued the retraining itself (auto_trigger)
@@ -211,7 +223,7 @@ export class ClientOperationRegistry extends OperationRegistry {
         asResult(
           await alerts.archiveResolved(
             ctx.params.all_tenants === true ? null : ctx.tenant.id,
-            intParam(ctx, 'older_than_days', 30, 1, 3650),
+            olderThanDays(ctx),
             callOptions(ctx),
           ),
         ),
