@@ -60,6 +60,7 @@ const PLACES: ReadonlyArray<{
   { weight: 3, timezone: 'Europe/Paris', country: 'FR', regions: [null] },
   { weight: 2, timezone: 'Europe/Madrid', country: 'AD', regions: [null] },
 ];
+const WEIGHTED_PLACES = PLACES.map((p) => [p, p.weight] as [(typeof PLACES)[number], number]);
 const PLACE_TOTAL = PLACES.reduce((s, p) => s + p.weight, 0);
 
 const TIERS: ReadonlyArray<[SubscriptionTier, number]> = [
@@ -172,11 +173,7 @@ function weighted<T>(rng: Rng, items: ReadonlyArray<[T, number]>, total: number)
 export function generateTenant(seed: number, index: number, includeInactive = true): TenantRecord {
   const rng = mulberry32(hashSeed(seed, 'tenant', index));
   const id = seededUuid(rng);
-  const place = weighted(
-    rng,
-    PLACES.map((p) => [p, p.weight] as [(typeof PLACES)[number], number]),
-    PLACE_TOTAL,
-  );
+  const place = weighted(rng, WEIGHTED_PLACES, PLACE_TOTAL);
   const region = pick(rng, place.regions);
   const tier = weighted(rng, TIERS, 100);
   const isLisbon = place.country === 'PT';

@@ -58,7 +58,7 @@ export class BadRequest extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const errorBody = (code: string, message: string, field?: string) => ({
@@ -90,7 +90,7 @@ function optionalDate(body: Record<string, unknown>, field: string): string | un
   return v;
 }
 
-function queryInt(query: URLSearchParams | null, field: string, def: number, max: number) {
+export function queryInt(query: URLSearchParams | null, field: string, def: number, max: number) {
   const raw = query?.get(field);
   if (raw === null || raw === undefined) return def;
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
@@ -377,7 +377,7 @@ export const ROUTES: RouteDef[] = [
   notificationRoute('notification.daily_summary', 'daily_summary', true, (body) => {
     requireString(body, 'orchestration_run_id');
     optionalDate(body, 'date');
-    if (typeof body.summary !== 'object' || body.summary === null || Array.isArray(body.summary)) {
+    if (!isObject(body.summary)) {
       throw new BadRequest('summary', 'summary must be an object');
     }
   }),

@@ -11,7 +11,16 @@ import {
 import { Fault, FaultSpec, FaultStore, FaultValidationError, parseFault } from './faults';
 import { Journal, JournalEntry, JournalFilter } from './journal';
 import { hashSeed, mulberry32, Rng } from './prng';
-import { BadRequest, ROUTES, ROUTE_PATHS, RouteDef, errorBody, paginate } from './routes';
+import {
+  BadRequest,
+  ROUTES,
+  ROUTE_PATHS,
+  RouteDef,
+  errorBody,
+  isObject,
+  paginate,
+  queryInt,
+} from './routes';
 
 /** How the simulator names itself: in its banner, its health route and every response. */
 export const SIMULATOR_NAME = 'bakery-platform-simulator';
@@ -290,7 +299,7 @@ class Simulator {
       return;
     }
     const method = req.method ?? 'GET';
-    let route = this.routesByKey.get(`${method} ${path}`);
+    const route = this.routesByKey.get(`${method} ${path}`);
     let service: string;
     let operation: string;
     let tenantFromPath: string | undefined;
@@ -305,7 +314,6 @@ class Simulator {
       operation = 'tenant.get';
       tenantFromPath = decodeURIComponent(path.slice('/api/v1/tenants/'.length));
     } else {
-      route = undefined;
       sendJson(res, 404, errorBody('NOT_FOUND', `no route ${method} ${path}`));
       return;
     }
@@ -321,9 +329,8 @@ class Simulator {
       let body: Record<string, unknown>;
       try {
         const parsed: unknown = raw === '' ? {} : JSON.parse(raw);
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-          throw new Error();
-        body = parsed as Record<string, unknown>;
+        if (!isObject(parsed)) throw new Error();
+        body = parsed;
       } catch {
         this.answer(
           res,
@@ -499,8 +506,8 @@ class Simulator {
             throw new BadRequest('status', `unknown tenant status ${s}`);
         }
       }
-      const page = intParam(query, 'page', 1, 1_000_000);
-      const pageSize = intParam(query, 'page_size', 100, 500);
+      const page = queryInt(query, 'page', 1, 1_000_000);
+      const pageSize = queryInt(query, 'page_size', 100, 500);
       const result = paginate(this.tenantsWithStatus(status), page, pageSize);
       return { status: 200, body: { ...result, items: result.items.map((r) => r.tenant) } };
     }
@@ -621,10 +628,10 @@ class Simulator {
   ): { status: number; body: unknown } | undefined {
     const ok = (b: unknown) => ({ status: 200, body: b });
     const objectBody = () => {
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      if (!isObject(body)) {
         throw new ControlError(400, 'VALIDATION_ERROR', 'body must be a JSON object', 'body');
       }
-      return body as Record<string, unknown>;
+      return body;
     };
     const route = `${method} ${path}`;
     switch (route) {
@@ -703,15 +710,6 @@ class Simulator {
 interface TrackedResponse extends ServerResponse {
   simTenantId: string | null;
   simReplayed: boolean;
-}
-
-function intParam(query: URLSearchParams | null, field: string, def: number, max: number): number {
-  const raw = query?.get(field);
-  if (raw === null || raw === undefined) return def;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
-    throw new BadRequest(field, `${field} must be an integer from 1 to ${max}`);
-  }
-  return Number(raw);
 }
 
 function journalFilter(query: URLSearchParams | null): JournalFilter {
