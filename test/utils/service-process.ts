@@ -85,7 +85,10 @@ export class ServiceProcess {
   }
 }
 
+// TEST_PORT_BASE separates checkouts whose suites run side by side on one machine.
 let nextPort =
-  20000 + Number(process.env.JEST_WORKER_ID ?? 1) * 500 + Math.floor(Math.random() * 400);
+  Number(process.env.TEST_PORT_BASE ?? 20000) +
+  Number(process.env.JEST_WORKER_ID ?? 1) * 500 +
+  Math.floor(Math.random() * 400);
 /** A port for a child process, distinct per Jest worker. */
 export const freePort = () => String(nextPort++);
