@@ -1,5 +1,5 @@
 /**
- * Module boundaries (CONVENTIONS.md): a module's entities and repositories are its own;
+ * Module boundaries (docs/conventions.md): a module's entities and repositories are its own;
  * others go through its facade service. No cycles.
  */
 module.exports = {

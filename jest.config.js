@@ -1,4 +1,4 @@
-// Three projects (CONVENTIONS.md "Tests"): unit next to the code, integration and e2e
+// Three projects (docs/conventions.md "Tests"): unit next to the code, integration and e2e
 // under test/ against the real services on 127.0.0.1.
 const common = {
   preset: 'ts-jest',

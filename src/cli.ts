@@ -10,10 +10,10 @@ const USAGE = `Usage: node dist/cli.js <command>
 
 Commands:
   migrate            apply pending database migrations and exit
-  migrate:status     list migrations and whether each is applied
+  migrate:status     print {"pending": true} when a migration is not applied yet, else false
   run <workflow> [--tenants a,b] [--wait] [--allow-concurrent] [--dry-run]
                      start a manual run; --wait runs it here, shows progress and exits 0 only
-                     if it completed (\${RUN_USAGE})
+                     if it completed
   delivery-tracking  one delivery-tracking run over every active tenant (exit 0 done, 1 failed,
                      3 refused: another run is active); last stdout line: JSON summary
   metrics:rollup --from YYYY-MM-DD --to YYYY-MM-DD
