@@ -165,7 +165,14 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: Error) => {
+main().catch((err: NodeJS.ErrnoException & { port?: number }) => {
+  if (err.code === 'EADDRINUSE') {
+    // a user's doing (a demo still running, another service): say which flag picks another port
+    process.stderr.write(
+      `demo: port ${err.port ?? ''} is already in use on 127.0.0.1; stop what listens there, or pass --port N (service) or --simulator-port N (simulator)\n`,
+    );
+    process.exit(2);
+  }
   process.stderr.write(`demo failed: ${err.stack ?? err.message}\n`);
   process.exit(1);
 });
