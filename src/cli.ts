@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import { ConsoleLogger, Logger, LogLevel } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { runRunShowCommand, runRunsCommand } from './console/runs.command';
 import { buildDataSourceOptions } from './database/data-source';
 import { runDeliveryTrackingCommand } from './delivery-tracking/delivery-tracking.command';
 import { runWorkflowCommand } from './executions/run.command';
@@ -18,7 +20,29 @@ Commands:
                      3 refused: another run is active); last stdout line: JSON summary
   metrics:rollup --from YYYY-MM-DD --to YYYY-MM-DD
                      recompute the daily rollup (orchestrator_metrics) of those local dates
+  runs [--workflow name] [--status s] [--limit n] [--json]
+                     the latest runs: status, tenants ok/failed/all, created, duration
+  run-show <execution id> [--json]
+                     one run and each tenant's steps (status, attempts, time, error or result)
+
+Stdout carries only each command's output (tables or JSON); logs go to stderr.
 `;
+
+/**
+ * Nest's default logger writes to stdout, where a command's JSON goes: its lines (from
+ * services that log with Nest's Logger outside an app with pino) go to stderr instead.
+ */
+class StderrLogger extends ConsoleLogger {
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    _stream?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+  ): void {
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack);
+  }
+}
 
 async function migrate(showOnly: boolean): Promise<number> {
   const env = loadEnvOrExit();
@@ -54,6 +78,14 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'delivery-tracking':
       return runDeliveryTrackingCommand(loadEnvOrExit());
+    case 'runs':
+      return runRunsCommand(argv.slice(1), loadEnvOrExit(), (line) =>
+        process.stdout.write(`${line}\n`),
+      );
+    case 'run-show':
+      return runRunShowCommand(argv.slice(1), loadEnvOrExit(), (line) =>
+        process.stdout.write(`${line}\n`),
+      );
     case 'metrics:rollup':
       return runRollupCommand(argv.slice(1), loadEnvOrExit(), (line) =>
         process.stdout.write(`${line}\n`),
@@ -69,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+Logger.overrideLogger(new StderrLogger());
 main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err: Error) => {

@@ -317,9 +317,22 @@ export const ENV_SCHEMA = {
     default: '2',
     parse: decimal(1, 100),
   },
+  ALERT_SLOW_RUN_MIN_RUNS: {
+    description:
+      'Completed runs of a workflow needed before a slow-run alert can fire (fewer say nothing about its normal duration)',
+    accepted: 'an integer from 1 to 14',
+    default: '5',
+    parse: integer(1, 14),
+  },
+  ALERT_SLOW_RUN_FLOOR_SECONDS: {
+    description: 'A run shorter than this never raises a slow-run alert, whatever its median',
+    accepted: 'an integer from 0 to 86400',
+    default: '60',
+    parse: integer(0, 86400),
+  },
   DEAD_MANS_SWITCH_GRACE_SECONDS: {
     description:
-      'An enabled workflow with no completed run for longer than its period plus this raises an alert',
+      'An enabled workflow with no completed scheduled run for longer than its period plus this raises an alert',
     accepted: 'an integer from 0 to 604800',
     default: '3600',
     parse: integer(0, 604800),

@@ -71,6 +71,7 @@ export interface FinalState {
 
 export interface ExecutionFilter {
   workflowId?: string;
+  workflowName?: string;
   tenantId?: string;
   status?: ExecutionStatus[];
   from?: Date;
@@ -552,6 +553,7 @@ export class ExecutionsRepository {
   async search(f: ExecutionFilter): Promise<ExecutionEntity[]> {
     const qb = this.dataSource.getRepository(ExecutionEntity).createQueryBuilder('e');
     if (f.workflowId) qb.andWhere('e.workflow_id = :wf', { wf: f.workflowId });
+    if (f.workflowName) qb.andWhere('e.workflow_name = :wfName', { wfName: f.workflowName });
     if (f.tenantId) qb.andWhere('e.tenant_id = :tenant', { tenant: f.tenantId });
     if (f.status?.length) qb.andWhere('e.status IN (:...status)', { status: f.status });
     if (f.from) qb.andWhere('e.created_at >= :from', { from: f.from });

@@ -61,47 +61,19 @@ export interface CostIncrement {
 /** A run is a parent execution: tenant NULL and no parent of its own. */
 const RUN = `tenant_id IS NULL AND parent_execution_id IS NULL`;
 const FINISHED = `status IN ('completed', 'failed', 'cancelled')`;
-
-const ROLLUP_COLUMNS = `metric_date::text AS metric_date, workflow_name, total_executions, successful_executions,
-  failed_executions, avg_duration_seconds, min_duration_seconds, max_duration_seconds,
-  success_rate_percentage::float8 AS success_rate_percentage, avg_retry_count::float8 AS avg_retry_count,
-  skipped_slots, tenant_executions, tenant_failures, tenants, downstream_calls::float8 AS downstream_calls,
-  cpu_seconds::float8 AS cpu_seconds, cost_eur::float8 AS cost_eur,
-  cost_per_tenant_eur::float8 AS cost_per_tenant_eur, deadline_misses, calculated_at`;
+/**
+ * A run lasts from its creation to its close (as run-completer measures it), in
+ * milliseconds: duration_seconds is whole seconds, so runs under a second would all be 0.
+ */
+const RUN_MS = `(extract(epoch FROM (completed_at - created_at)) * 1000)`;
+/** A tenant execution lasts from its first claim to its end, in milliseconds. */
+const TENANT_MS = `(extract(epoch FROM (completed_at - COALESCE(started_at, created_at))) * 1000)`;
 
 /**
- * The metrics module's SQL. It writes only its own tables (orchestrator_metrics,
- * orchestrator_execution_costs); it reads orchestrator_executions and
- * orchestrator_execution_steps read-only, as a reporting read model over the
- * specification's columns: aggregates over millions of rows belong in one SQL statement,
- * not in a facade call per row.
+ * The figures of one local day per workflow ($1 date, $2/$3 its bounds, $4/$5 prices): the
+ * daily rollup upserts them, and GET /metrics shows them live for a day not rolled up yet.
  */
-@Injectable()
-export class MetricsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  /**
-   * Recomputes the rollup rows of each day (one transaction for all): upserts one row
-   * per workflow that ran or skipped a slot that day, and deletes rows of that day for
-   * workflows that no longer have any, so re-running a day replaces it exactly.
-   */
-  async rollupDays(days: DayWindow[], prices: Prices, calculatedAt: Date): Promise<RollupRow[]> {
-    return this.dataSource.transaction(async (tx) => {
-      const written: RollupRow[] = [];
-      for (const day of days)
-        written.push(...(await this.rollupDay(tx, day, prices, calculatedAt)));
-      return written;
-    });
-  }
-
-  private async rollupDay(
-    tx: EntityManager,
-    day: DayWindow,
-    prices: Prices,
-    calculatedAt: Date,
-  ): Promise<RollupRow[]> {
-    const rows: RollupRow[] = await tx.query(
-      `WITH runs AS (
+const DAY_FIGURES = `WITH runs AS (
          SELECT id, workflow_name, status, duration_seconds
            FROM orchestrator_executions
           WHERE ${RUN} AND ${FINISHED} AND created_at >= $2 AND created_at < $3
@@ -154,7 +126,48 @@ export class MetricsRepository {
            LEFT JOIN kids k USING (workflow_name)
            LEFT JOIN costs c USING (workflow_name)
            LEFT JOIN deadlines dl USING (workflow_name)
-       )
+       )`;
+
+const ROLLUP_COLUMNS = `metric_date::text AS metric_date, workflow_name, total_executions, successful_executions,
+  failed_executions, avg_duration_seconds, min_duration_seconds, max_duration_seconds,
+  success_rate_percentage::float8 AS success_rate_percentage, avg_retry_count::float8 AS avg_retry_count,
+  skipped_slots, tenant_executions, tenant_failures, tenants, downstream_calls::float8 AS downstream_calls,
+  cpu_seconds::float8 AS cpu_seconds, cost_eur::float8 AS cost_eur,
+  cost_per_tenant_eur::float8 AS cost_per_tenant_eur, deadline_misses, calculated_at`;
+
+/**
+ * The metrics module's SQL. It writes only its own tables (orchestrator_metrics,
+ * orchestrator_execution_costs); it reads orchestrator_executions and
+ * orchestrator_execution_steps read-only, as a reporting read model over the
+ * specification's columns: aggregates over millions of rows belong in one SQL statement,
+ * not in a facade call per row.
+ */
+@Injectable()
+export class MetricsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Recomputes the rollup rows of each day (one transaction for all): upserts one row
+   * per workflow that ran or skipped a slot that day, and deletes rows of that day for
+   * workflows that no longer have any, so re-running a day replaces it exactly.
+   */
+  async rollupDays(days: DayWindow[], prices: Prices, calculatedAt: Date): Promise<RollupRow[]> {
+    return this.dataSource.transaction(async (tx) => {
+      const written: RollupRow[] = [];
+      for (const day of days)
+        written.push(...(await this.rollupDay(tx, day, prices, calculatedAt)));
+      return written;
+    });
+  }
+
+  private async rollupDay(
+    tx: EntityManager,
+    day: DayWindow,
+    prices: Prices,
+    calculatedAt: Date,
+  ): Promise<RollupRow[]> {
+    const rows: RollupRow[] = await tx.query(
+      `${DAY_FIGURES}
        INSERT INTO orchestrator_metrics AS m
          (metric_date, workflow_name, total_executions, successful_executions, failed_executions,
           avg_duration_seconds, min_duration_seconds, max_duration_seconds, success_rate_percentage,
@@ -206,6 +219,33 @@ export class MetricsRepository {
           AND workflow_name IS NOT NULL AND ($3::text IS NULL OR workflow_name = $3)
         ORDER BY metric_date, workflow_name`,
       [f.from, f.to, f.workflow ?? null],
+    );
+    return rows.map(numbersOf);
+  }
+
+  /** One day's figures computed now, as the rollup would write them, without writing. */
+  async liveDay(day: DayWindow, prices: Prices, calculatedAt: Date): Promise<RollupRow[]> {
+    const rows: RollupRow[] = await this.dataSource.query(
+      `${DAY_FIGURES}
+       SELECT $1::text AS metric_date, workflow_name,
+              COALESCE(total, 0)::int AS total_executions,
+              COALESCE(ok, 0)::int AS successful_executions,
+              COALESCE(failed, 0)::int AS failed_executions,
+              avg_d AS avg_duration_seconds, min_d AS min_duration_seconds,
+              max_d AS max_duration_seconds,
+              (CASE WHEN COALESCE(total, 0) > 0 THEN round(100.0 * ok / total, 2) END)::float8
+                AS success_rate_percentage,
+              round(avg_retries, 2)::float8 AS avg_retry_count,
+              COALESCE(skipped, 0)::int AS skipped_slots, COALESCE(kids, 0)::int AS tenant_executions,
+              COALESCE(failures, 0)::int AS tenant_failures, COALESCE(tenants, 0)::int AS tenants,
+              calls::float8 AS downstream_calls, round(cpu, 3)::float8 AS cpu_seconds,
+              round(cost, 4)::float8 AS cost_eur,
+              (CASE WHEN COALESCE(tenants, 0) > 0 THEN round(cost / tenants, 6) END)::float8
+                AS cost_per_tenant_eur,
+              COALESCE(missed, 0)::int AS deadline_misses, $6::timestamptz AS calculated_at
+         FROM figures
+        ORDER BY workflow_name`,
+      [day.date, day.start, day.end, prices.perCallEur, prices.perCpuSecondEur, calculatedAt],
     );
     return rows.map(numbersOf);
   }
@@ -289,64 +329,64 @@ export class MetricsRepository {
     return row as Record<`${'total' | 'ok'}_${'24h' | '7d' | '30d'}`, number>;
   }
 
-  /** p50/p95 run duration per workflow over the window, slowest (p95) first. */
+  /** p50/p95 run duration (ms) per workflow over the window, slowest (p95) first. */
   async runDurations(since: Date, now: Date) {
     return (await this.dataSource.query(
       `SELECT workflow_name, count(*)::int AS runs,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p50,
-              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p95,
-              max(duration_seconds)::int AS max,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY ${RUN_MS})::float8 AS p50_ms,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY ${RUN_MS})::float8 AS p95_ms,
+              max(${RUN_MS})::float8 AS max_ms,
               count(*) FILTER (WHERE status = 'completed')::int AS ok
          FROM orchestrator_executions
-        WHERE ${RUN} AND ${FINISHED} AND duration_seconds IS NOT NULL
+        WHERE ${RUN} AND ${FINISHED} AND completed_at IS NOT NULL
           AND completed_at >= $1 AND completed_at <= $2
         GROUP BY workflow_name
-        ORDER BY p95 DESC, workflow_name`,
+        ORDER BY p95_ms DESC, workflow_name`,
       [since, now],
     )) as {
       workflow_name: string;
       runs: number;
-      p50: number;
-      p95: number;
-      max: number;
+      p50_ms: number;
+      p95_ms: number;
+      max_ms: number;
       ok: number;
     }[];
   }
 
-  /** Overall p50/p95 over every run of the window. */
+  /** Overall p50/p95 (ms) over every run of the window. */
   async overallDurations(since: Date, now: Date) {
     const [row] = await this.dataSource.query(
-      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p50,
-              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds)::float8 AS p95
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ${RUN_MS})::float8 AS p50_ms,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY ${RUN_MS})::float8 AS p95_ms
          FROM orchestrator_executions
-        WHERE ${RUN} AND ${FINISHED} AND duration_seconds IS NOT NULL
+        WHERE ${RUN} AND ${FINISHED} AND completed_at IS NOT NULL
           AND completed_at >= $1 AND completed_at <= $2`,
       [since, now],
     );
-    return row as { p50: number | null; p95: number | null };
+    return row as { p50_ms: number | null; p95_ms: number | null };
   }
 
   /** The tenants whose executions took longest on average over the window. */
   async slowestTenants(since: Date, now: Date, limit: number) {
     return (await this.dataSource.query(
       `SELECT tenant_id, workflow_name, count(*)::int AS executions,
-              round(avg(duration_seconds), 1)::float8 AS avg_seconds,
-              max(duration_seconds)::int AS max_seconds
+              round(avg(${TENANT_MS}))::float8 AS avg_ms,
+              round(max(${TENANT_MS}))::float8 AS max_ms
          FROM orchestrator_executions
-        WHERE tenant_id IS NOT NULL AND ${FINISHED} AND duration_seconds IS NOT NULL
+        WHERE tenant_id IS NOT NULL AND ${FINISHED} AND completed_at IS NOT NULL
           -- started_at bound: lets idx_executions_status (status, started_at) find them
           AND started_at >= $1::timestamptz - interval '1 day'
           AND completed_at >= $1 AND completed_at <= $2
         GROUP BY tenant_id, workflow_name
-        ORDER BY avg_seconds DESC, max_seconds DESC, tenant_id
+        ORDER BY avg_ms DESC, max_ms DESC, tenant_id
         LIMIT $3`,
       [since, now, limit],
     )) as {
       tenant_id: string;
       workflow_name: string;
       executions: number;
-      avg_seconds: number;
-      max_seconds: number;
+      avg_ms: number;
+      max_ms: number;
     }[];
   }
 
@@ -451,11 +491,17 @@ export class MetricsRepository {
     };
   }
 
-  /** The newest heartbeat of each workflow: its last completed run or calendar-skipped slot. */
+  /**
+   * The newest heartbeat of each workflow: its last completed scheduled (or caught-up) run,
+   * or calendar-skipped slot. A manual run, backfill or retry says nothing about whether the
+   * schedule still fires, so it does not reset the switch.
+   */
   async heartbeats() {
     return (await this.dataSource.query(
       `SELECT workflow_name,
-              max(completed_at) FILTER (WHERE status = 'completed') AS last_completed_at,
+              max(completed_at) FILTER (
+                WHERE status = 'completed' AND execution_type IN ('scheduled', 'catch_up')
+              ) AS last_completed_at,
               max(scheduled_for) FILTER (
                 WHERE status = 'skipped' AND error_message NOT LIKE 'missed:%'
                   AND error_message NOT LIKE 'overlap:%') AS last_planned_skip_at

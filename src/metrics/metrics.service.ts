@@ -70,7 +70,7 @@ export class MetricsService implements OnApplicationBootstrap {
   async rollupsBetween(q: { from?: string; to?: string; workflow?: string }) {
     const to = q.to ?? localDateOf(this.clock.now(), this.rollups.zone);
     const from = q.from ?? addDays(to, -(DEFAULT_DAYS - 1));
-    const items: RollupRow[] = await this.rollups.list(from, to, q.workflow);
+    const items: (RollupRow & { live: boolean })[] = await this.rollups.list(from, to, q.workflow);
     return { from, to, timezone: this.rollups.zone, items };
   }
 }

@@ -49,9 +49,42 @@ export class MetricsRollupService {
     return this.rollup(addDays(today, -1), today);
   }
 
-  list(from: string, to: string, workflow?: string): Promise<RollupRow[]> {
+  /**
+   * The rows of a date range. Today is still happening, so its figures are computed live
+   * (a stored row of today is only what the last rollup saw); so is yesterday until the
+   * 00:15 job has written it. Live rows carry `live: true`.
+   */
+  async list(
+    from: string,
+    to: string,
+    workflow?: string,
+  ): Promise<(RollupRow & { live: boolean })[]> {
     checkRange(from, to, MAX_ROLLUP_DAYS);
-    return this.repository.listRollups({ from, to, workflow });
+    const now = this.clock.now();
+    const today = localDateOf(now, this.zone);
+    const stored = await this.repository.listRollups({ from, to, workflow });
+    const liveDates = [addDays(today, -1), today].filter(
+      (d) => d >= from && d <= to && (d === today || !stored.some((r) => r.metric_date === d)),
+    );
+    const live: RollupRow[] = [];
+    for (const date of liveDates) {
+      const rows = await this.repository.liveDay(
+        { date, ...dayBounds(date, this.zone) },
+        this.prices,
+        now,
+      );
+      live.push(...rows.filter((r) => !workflow || r.workflow_name === workflow));
+    }
+    return [
+      ...stored
+        .filter((r) => !liveDates.includes(r.metric_date))
+        .map((r) => ({ ...r, live: false })),
+      ...live.map((r) => ({ ...r, live: true })),
+    ].sort(
+      (a, b) =>
+        a.metric_date.localeCompare(b.metric_date) ||
+        a.workflow_name.localeCompare(b.workflow_name),
+    );
   }
 }
 

@@ -132,20 +132,36 @@ export class StatisticsService {
         '7d': rate(outcomes.ok_7d, outcomes.total_7d),
         '30d': rate(outcomes.ok_30d, outcomes.total_30d),
       },
+      // measured in milliseconds; the seconds keep three decimals so a sub-second p50 is not 0
       duration_seconds: {
         window_days: 30,
-        p50: roundOrNull(overall.p50, 1),
-        p95: roundOrNull(overall.p95, 1),
+        p50: secondsOf(overall.p50_ms),
+        p95: secondsOf(overall.p95_ms),
+      },
+      duration_ms: {
+        window_days: 30,
+        p50: roundOrNull(overall.p50_ms, 0),
+        p95: roundOrNull(overall.p95_ms, 0),
       },
       slowest_workflows: durations.map((d) => ({
         workflow_name: d.workflow_name,
         runs: d.runs,
-        p50_seconds: round(d.p50, 1),
-        p95_seconds: round(d.p95, 1),
-        max_seconds: d.max,
+        p50_seconds: secondsOf(d.p50_ms),
+        p95_seconds: secondsOf(d.p95_ms),
+        max_seconds: secondsOf(d.max_ms),
+        p50_ms: round(d.p50_ms, 0),
+        p95_ms: round(d.p95_ms, 0),
+        max_ms: round(d.max_ms, 0),
         success_rate_percentage: d.runs > 0 ? round((100 * d.ok) / d.runs, 2) : null,
       })),
-      slowest_tenants: { window_days: 7, tenants: tenants },
+      slowest_tenants: {
+        window_days: 7,
+        tenants: tenants.map((t) => ({
+          ...t,
+          avg_seconds: secondsOf(t.avg_ms),
+          max_seconds: secondsOf(t.max_ms),
+        })),
+      },
       consecutive_failures: workflows
         .filter((w) => w.consecutive_failures > 0)
         .map((w) => ({
@@ -202,6 +218,10 @@ export class StatisticsService {
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+function secondsOf(ms: number | null | undefined): number | null {
+  return ms === null || ms === undefined ? null : round(ms / 1000, 3);
 }
 
 function roundOrNull(n: number | null | undefined, digits: number): number | null {

@@ -102,17 +102,28 @@ export class AlertsRepository {
     );
   }
 
-  /** Durations of the workflow's last completed runs, newest first (excluding one run). */
-  async recentDurations(workflowName: string, excludeRunId: string | null, limit: number) {
-    const rows: { d: number }[] = await this.dataSource.query(
-      `SELECT duration_seconds AS d FROM orchestrator_executions
+  /** Durations (ms) of the workflow's last completed runs, newest first (excluding one run). */
+  async recentDurationsMs(workflowName: string, excludeRunId: string | null, limit: number) {
+    const rows: { ms: number }[] = await this.dataSource.query(
+      `SELECT extract(epoch FROM (completed_at - created_at))::float8 * 1000 AS ms
+         FROM orchestrator_executions
         WHERE tenant_id IS NULL AND parent_execution_id IS NULL AND workflow_name = $1
-          AND status = 'completed' AND duration_seconds IS NOT NULL
+          AND status = 'completed' AND completed_at IS NOT NULL
           AND ($2::uuid IS NULL OR id <> $2)
         ORDER BY completed_at DESC LIMIT $3`,
       [workflowName, excludeRunId, limit],
     );
-    return rows.map((r) => Number(r.d));
+    return rows.map((r) => Number(r.ms));
+  }
+
+  /** How long a closed run took (ms, as run-completer measures it: creation to close). */
+  async runDurationMs(runId: string): Promise<number | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT extract(epoch FROM (completed_at - created_at))::float8 * 1000 AS ms
+         FROM orchestrator_executions WHERE id = $1 AND completed_at IS NOT NULL`,
+      [runId],
+    );
+    return row ? Number(row.ms) : null;
   }
 
   /** Runs still open, with their age basis (created_at). */

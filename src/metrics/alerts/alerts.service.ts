@@ -19,10 +19,10 @@ import {
 import { AlertNotifier } from './alert-notifier';
 import { AlertDraft, AlertRow, AlertsRepository, DeadlineVerdict } from './alerts.repository';
 import { DeadlineRule } from './deadline-spec';
+import { SlowRunRule, slowRunVerdict } from './slow-run';
 
 const TIERS_BY_PRIORITY = ['free', 'starter', 'professional', 'enterprise'] as const;
 const SLOW_RUN_HISTORY = 14;
-const SLOW_RUN_MIN_HISTORY = 3;
 /** how far back deadline verdicts are still looked for (a leader down for a day catches up) */
 const DEADLINE_LOOKBACK_DAYS = 2;
 
@@ -46,6 +46,7 @@ export const conditionKey = (kind: AlertKind, workflow: string) => `${kind}:${wo
  *
  * Conditions: a failed run; consecutive_failures reaching ALERT_CONSECUTIVE_FAILURES; a
  * run longer than ALERT_SLOW_RUN_FACTOR times the median of the last 14 completed runs
+ * and than ALERT_SLOW_RUN_FLOOR_SECONDS, once ALERT_SLOW_RUN_MIN_RUNS runs completed
  * (also while still running); a missed or overlapping slot; a deadline miss
  * (WORKFLOW_DEADLINES); the dead man's switch. Every time decision uses the injected Clock.
  */
@@ -53,7 +54,7 @@ export const conditionKey = (kind: AlertKind, workflow: string) => `${kind}:${wo
 export class AlertsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Alerts');
   private readonly consecutiveThreshold: number;
-  private readonly slowFactor: number;
+  private readonly slowRule: SlowRunRule;
   private readonly deadlines: DeadlineRule[];
 
   constructor(
@@ -68,7 +69,11 @@ export class AlertsService implements OnApplicationBootstrap {
     config: AppConfig,
   ) {
     this.consecutiveThreshold = config.get('ALERT_CONSECUTIVE_FAILURES');
-    this.slowFactor = config.get('ALERT_SLOW_RUN_FACTOR');
+    this.slowRule = {
+      factor: config.get('ALERT_SLOW_RUN_FACTOR'),
+      minRuns: config.get('ALERT_SLOW_RUN_MIN_RUNS'),
+      floorMs: config.get('ALERT_SLOW_RUN_FLOOR_SECONDS') * 1000,
+    };
     this.deadlines = config.get('WORKFLOW_DEADLINES') ?? [];
   }
 
@@ -86,9 +91,11 @@ export class AlertsService implements OnApplicationBootstrap {
   async onRunClosed({ parent, status, summary }: ClosedRun): Promise<AlertRow[]> {
     const workflow = parent.workflowName;
     const opened: AlertRow[] = [];
-    const duration = Number(summary.duration_seconds);
-    const slow = Number.isFinite(duration)
-      ? await this.slowness(workflow, parent.id, duration)
+    // the run's own row has the exact figure; the summary's duration_seconds is rounded
+    const durationMs =
+      (await this.repository.runDurationMs(parent.id)) ?? Number(summary.duration_seconds) * 1000;
+    const slow = Number.isFinite(durationMs)
+      ? await this.slowness(workflow, parent.id, durationMs)
       : null;
     if (status === 'completed') {
       await this.clear(
@@ -128,8 +135,13 @@ export class AlertsService implements OnApplicationBootstrap {
         kind: 'slow_run',
         workflow,
         severity: 'warning',
-        message: `${workflow} run ${parent.id} took ${duration} s, over ${this.slowFactor} x its median of ${slow.median} s`,
-        details: { execution_id: parent.id, duration_seconds: duration, ...slow },
+        message: `${workflow} run ${parent.id} took ${secondsText(durationMs)}, over ${secondsText(slow.expected_ms)} (${slow.factor} x its median of ${secondsText(slow.median_ms)}, floor ${secondsText(slow.floor_ms)})`,
+        details: {
+          execution_id: parent.id,
+          duration_seconds: durationMs / 1000,
+          duration_ms: Math.round(durationMs),
+          ...slow,
+        },
       });
       if (alert) opened.push(alert);
     }
@@ -177,16 +189,16 @@ export class AlertsService implements OnApplicationBootstrap {
     }
 
     for (const run of await this.repository.openRuns()) {
-      const age = Math.round((now.getTime() - new Date(run.created_at).getTime()) / 1000);
-      const slow = await this.slowness(run.workflow_name, run.id, age);
+      const ageMs = now.getTime() - new Date(run.created_at).getTime();
+      const slow = await this.slowness(run.workflow_name, run.id, ageMs);
       if (!slow) continue;
       push(
         await this.fire({
           kind: 'slow_run',
           workflow: run.workflow_name,
           severity: 'warning',
-          message: `${run.workflow_name} run ${run.id} has been running ${age} s, over ${this.slowFactor} x its median of ${slow.median} s`,
-          details: { execution_id: run.id, running_seconds: age, ...slow },
+          message: `${run.workflow_name} run ${run.id} has been running ${secondsText(ageMs)}, over ${secondsText(slow.expected_ms)} (${slow.factor} x its median of ${secondsText(slow.median_ms)}, floor ${secondsText(slow.floor_ms)})`,
+          details: { execution_id: run.id, running_seconds: Math.round(ageMs / 1000), ...slow },
         }),
       );
     }
@@ -314,17 +326,10 @@ export class AlertsService implements OnApplicationBootstrap {
     };
   }
 
-  /** Median of the last completed runs when `seconds` exceeds factor x median, else null. */
-  private async slowness(workflow: string, runId: string, seconds: number) {
-    const history = await this.repository.recentDurations(workflow, runId, SLOW_RUN_HISTORY);
-    if (history.length < SLOW_RUN_MIN_HISTORY) return null;
-    const sorted = [...history].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    const expected = Math.max(1, median) * this.slowFactor;
-    return seconds > expected
-      ? { median, expected_seconds: expected, factor: this.slowFactor, history: history.length }
-      : null;
+  /** The slow-run verdict of `ms` against the workflow's last completed runs. */
+  private async slowness(workflow: string, runId: string, ms: number) {
+    const history = await this.repository.recentDurationsMs(workflow, runId, SLOW_RUN_HISTORY);
+    return slowRunVerdict(ms, history, this.slowRule);
   }
 
   private async fire(a: {
@@ -428,4 +433,8 @@ function atLocalTime(date: string, minutes: number, zone: string): Date {
   return DateTime.fromISO(date, { zone })
     .set({ hour: Math.floor(minutes / 60), minute: minutes % 60, second: 0, millisecond: 0 })
     .toJSDate();
+}
+
+function secondsText(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
