@@ -10,6 +10,7 @@ import { Logger } from 'nestjs-pino';
 import { hardenHttp, isSwaggerEnabled } from './auth/http-hardening';
 import { describeSecurity } from './auth/openapi-security';
 import { AppErrorFilter } from './common/errors/app-error.filter';
+import { serveConsole } from './console/console-assets';
 import { METRICS_JSON_PATH } from './metrics/metrics.routes';
 
 /** Flattens class-validator's tree into `{ field: 'steps[2].name', message }` entries. */
@@ -37,6 +38,7 @@ export const API_PREFIX = 'api/v1/orchestrator';
 export function configureApp(app: INestApplication): void {
   app.useLogger(app.get(Logger));
   hardenHttp(app);
+  serveConsole(app);
   // Prometheus scrapes /metrics at the root, as every exporter does; the JSON rollups at
   // /api/v1/orchestrator/metrics declare their full path (see src/metrics/metrics.routes.ts)
   app.setGlobalPrefix(API_PREFIX, {

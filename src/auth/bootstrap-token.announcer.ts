@@ -31,6 +31,10 @@ export class BootstrapTokenAnnouncer implements OnApplicationBootstrap {
         `  curl -H "Authorization: Bearer ${token}" ${base}/api/v1/orchestrator/workflows`,
         `or paste it into "Authorize" in the Swagger UI at ${base}/api/docs.`,
         '',
+        // the fragment never leaves the browser, so the token stays out of access logs
+        'Operator console (opens signed in):',
+        `  ${base}/console/#token=${token}`,
+        '',
         '',
       ].join('\n'),
     );

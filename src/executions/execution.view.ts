@@ -1,6 +1,7 @@
 import type { ExecutionLogEntity } from './execution-log.entity';
 import type { ExecutionStepEntity } from './execution-step.entity';
 import type { ExecutionEntity } from './execution.entity';
+import { tierOfPriority } from './tenant-order';
 
 /** The specification's execution fields, plus what the additions make visible. */
 export function toExecutionView(e: ExecutionEntity) {
@@ -11,6 +12,8 @@ export function toExecutionView(e: ExecutionEntity) {
     execution_type: e.executionType,
     triggered_by: e.triggeredBy,
     tenant_id: e.tenantId,
+    // the tenant's subscription tier when it was claimed (its claim priority), for filters
+    tier: e.tenantId ? tierOfPriority(e.priority) : null,
     status: e.status,
     started_at: e.startedAt,
     completed_at: e.completedAt,

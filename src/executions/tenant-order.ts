@@ -12,6 +12,12 @@ export function tierPriority(tier: SubscriptionTier | string | undefined): numbe
   return TIER_PRIORITY[tier as SubscriptionTier] ?? 0;
 }
 
+/** The subscription tier a claim priority stands for (the inverse of tierPriority). */
+export function tierOfPriority(priority: number): SubscriptionTier {
+  const found = Object.entries(TIER_PRIORITY).find(([, p]) => p === priority);
+  return (found?.[0] as SubscriptionTier | undefined) ?? 'free';
+}
+
 /** Tenants in the order they are started: enterprise first, then by id. */
 export function orderTenants<T extends Pick<Tenant, 'id' | 'subscription_tier'>>(
   tenants: T[],

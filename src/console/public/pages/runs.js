@@ -1,0 +1,143 @@
+import { api } from '../api.js';
+import { badge, duration, h, mount, msBetween, when } from '../dom.js';
+import { poll } from './poll.js';
+
+const PER_WORKFLOW = 5;
+const OPEN = ['pending', 'running'];
+
+/** Tenants done / failed / skipped of a run: live counts while open, its summary after. */
+function tenantCounts(run, progress) {
+  const by = progress?.by_status;
+  if (by) {
+    return {
+      done: by.completed ?? 0,
+      failed: (by.failed ?? 0) + (by.cancelled ?? 0),
+      skipped: by.skipped ?? 0,
+      total: Object.values(by).reduce((a, b) => a + b, 0),
+    };
+  }
+  const s = run.result_summary ?? {};
+  return {
+    done: s.tenants_succeeded ?? 0,
+    failed: (s.tenants_failed ?? 0) + (s.tenants_cancelled ?? 0),
+    skipped: s.tenants_skipped ?? 0,
+    total: s.tenants_processed ?? 0,
+  };
+}
+
+function deadlineCell(run) {
+  if (!run.deadline_at) return '—';
+  if (!run.completed_at) return Date.now() > Date.parse(run.deadline_at) ? 'missed' : 'pending';
+  return Date.parse(run.completed_at) <= Date.parse(run.deadline_at) ? 'met' : 'missed';
+}
+
+export async function runsPage(ctx) {
+  const table = h('div', { class: 'stack' });
+  const status = h('p', { class: 'muted', 'aria-live': 'polite' });
+  mount(ctx.root, h('h1', null, 'Runs'), status, table);
+
+  await poll(
+    ctx,
+    2000,
+    async () => {
+      const [workflows, runs] = await Promise.all([
+        api('/workflows'),
+        api('/executions?runs_only=true&limit=200'),
+      ]);
+      const open = runs.items.filter((r) => OPEN.includes(r.status));
+      // live progress only for open runs: a closed run's summary already has the counts
+      const progress = new Map(
+        await Promise.all(
+          open.map(async (r) => [r.id, (await api(`/executions/${r.id}`)).progress ?? null]),
+        ),
+      );
+      const names = [
+        ...new Set([
+          ...(workflows.items ?? workflows).map((w) => w.workflow_name),
+          ...runs.items.map((r) => r.workflow_name),
+        ]),
+      ].sort();
+      mount(
+        table,
+        names.map((name) => {
+          const latest = runs.items.filter((r) => r.workflow_name === name).slice(0, PER_WORKFLOW);
+          return h(
+            'section',
+            { class: 'card', 'aria-labelledby': `wf-${name}` },
+            h('h2', { id: `wf-${name}` }, name),
+            latest.length === 0
+              ? h('p', { class: 'muted' }, 'No runs yet.')
+              : h(
+                  'div',
+                  { class: 'scroll' },
+                  h(
+                    'table',
+                    { class: 'runs' },
+                    h(
+                      'thead',
+                      null,
+                      h(
+                        'tr',
+                        null,
+                        [
+                          'Run',
+                          'Status',
+                          'Type',
+                          'Tenants done / failed / skipped',
+                          'Duration',
+                          'Deadline',
+                        ].map((c) => h('th', { scope: 'col' }, c)),
+                      ),
+                    ),
+                    h(
+                      'tbody',
+                      null,
+                      latest.map((r) => {
+                        const p = progress.get(r.id);
+                        const t = tenantCounts(r, p);
+                        return h(
+                          'tr',
+                          { 'data-run': r.id, 'data-status': r.status },
+                          h(
+                            'td',
+                            null,
+                            h(
+                              'a',
+                              { href: `#/run/${encodeURIComponent(r.id)}` },
+                              when(r.created_at),
+                            ),
+                          ),
+                          h('td', null, badge(r.status)),
+                          h('td', null, r.execution_type),
+                          h(
+                            'td',
+                            null,
+                            `${t.done} / ${t.failed} / ${t.skipped}`,
+                            t.total ? h('span', { class: 'muted' }, ` of ${t.total}`) : null,
+                            p
+                              ? h('progress', {
+                                  max: t.total || 1,
+                                  value: t.done + t.failed + t.skipped,
+                                  'aria-label': 'tenants finished',
+                                })
+                              : null,
+                          ),
+                          h('td', null, duration(msBetween(r.created_at, r.completed_at))),
+                          h('td', null, deadlineCell(r)),
+                        );
+                      }),
+                    ),
+                  ),
+                ),
+          );
+        }),
+      );
+      status.textContent =
+        open.length > 0
+          ? `${open.length} run(s) in progress, refreshing every 2 s.`
+          : `Updated ${new Date().toLocaleTimeString()}; checking for new runs every 5 s.`;
+      return open.length > 0;
+    },
+    5000,
+  );
+}

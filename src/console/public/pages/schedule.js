@@ -1,0 +1,124 @@
+import { api, ApiError, hasRole } from '../api.js';
+import { badge, h, mount, when } from '../dom.js';
+
+/** Everything a slot carries besides its instants: reasons (holiday, weekend, DST, shift). */
+function reasonsOf(slot) {
+  const out = [];
+  const add = (v) => {
+    if (v === null || v === undefined || v === false || v === '') return;
+    if (Array.isArray(v)) v.forEach(add);
+    else if (typeof v === 'object')
+      out.push(
+        Object.entries(v)
+          .map(([k, x]) => `${k}: ${typeof x === 'object' ? JSON.stringify(x) : x}`)
+          .join(', '),
+      );
+    else out.push(String(v));
+  };
+  for (const [key, value] of Object.entries(slot)) {
+    if (key === 'at' || key === 'local') continue;
+    if (['reasons', 'reason', 'notes', 'note'].includes(key)) add(value);
+    else if (value !== null && value !== undefined && value !== false)
+      add(
+        typeof value === 'boolean'
+          ? key
+          : `${key}: ${typeof value === 'object' ? JSON.stringify(value) : value}`,
+      );
+  }
+  return out;
+}
+
+export async function schedulePage(ctx) {
+  const [next, workflows] = await Promise.all([api('/schedule/next-run'), api('/workflows')]);
+  const byName = new Map((workflows.items ?? workflows).map((w) => [w.workflow_name, w]));
+  const isAdmin = hasRole('admin');
+  const message = h('p', { role: 'status', class: 'muted' });
+  const items = Array.isArray(next) ? next : (next.items ?? next.workflows ?? []);
+  const names = [...new Set([...items.map((i) => i.workflow), ...byName.keys()])].sort();
+  mount(
+    ctx.root,
+    h('h1', null, 'Schedule'),
+    message,
+    h(
+      'div',
+      { class: 'stack' },
+      names.map((name) => {
+        const entry = items.find((i) => i.workflow === name);
+        const wf = byName.get(name);
+        const enabled = wf?.is_enabled;
+        return h(
+          'section',
+          { class: 'card', 'data-workflow': name },
+          h('h2', null, name, ' ', wf ? badge(enabled ? 'enabled' : 'disabled') : null),
+          h(
+            'p',
+            { class: 'muted' },
+            wf?.cron_expression ? `cron ${wf.cron_expression}` : 'no schedule',
+            ' · timezone ',
+            entry?.timezone ?? wf?.timezone ?? '—',
+          ),
+          isAdmin && wf
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  onclick: async (e) => {
+                    e.target.disabled = true;
+                    try {
+                      await api(
+                        `/workflows/${encodeURIComponent(wf.id)}/${enabled ? 'disable' : 'enable'}`,
+                        {
+                          method: 'POST',
+                        },
+                      );
+                      await schedulePage(ctx);
+                    } catch (err) {
+                      e.target.disabled = false;
+                      message.textContent =
+                        err instanceof ApiError && err.status === 403
+                          ? 'The API refused: enabling and disabling needs the admin role.'
+                          : `Not changed: ${err.message}`;
+                    }
+                  },
+                },
+                enabled ? `Disable ${name}` : `Enable ${name}`,
+              )
+            : null,
+          entry && (entry.slots ?? []).length > 0
+            ? h(
+                'div',
+                { class: 'scroll' },
+                h(
+                  'table',
+                  null,
+                  h(
+                    'thead',
+                    null,
+                    h(
+                      'tr',
+                      null,
+                      ['Local time', 'Instant', 'Reasons'].map((c) => h('th', { scope: 'col' }, c)),
+                    ),
+                  ),
+                  h(
+                    'tbody',
+                    null,
+                    entry.slots.map((slot) => {
+                      const reasons = reasonsOf(slot);
+                      return h(
+                        'tr',
+                        null,
+                        h('td', null, slot.local ?? '—'),
+                        h('td', null, when(slot.at)),
+                        h('td', null, reasons.length ? reasons.join('; ') : '—'),
+                      );
+                    }),
+                  ),
+                ),
+              )
+            : h('p', { class: 'muted' }, entry?.reason ?? 'No upcoming slot.'),
+        );
+      }),
+    ),
+  );
+}
