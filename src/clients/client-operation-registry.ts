@@ -21,6 +21,7 @@ import {
 } from './operation-registry';
 import { ProcurementClient } from './procurement/procurement.client';
 import { ProductionClient } from './production/production.client';
+import { StepResultSummary, summarizeResult } from './result-summary';
 import type { CallOptions } from './services';
 import { TrainingClient } from './training/training.client';
 
@@ -236,6 +237,10 @@ export class ClientOperationRegistry extends OperationRegistry {
 
   names(): string[] {
     return Object.keys(this.handlers);
+  }
+
+  override summarize(name: string, result: OperationResult): StepResultSummary | null {
+    return summarizeResult(name, result);
   }
 
   has(name: string): boolean {

@@ -67,4 +67,13 @@ export abstract class OperationRegistry {
    * when the params would make a valid request. ClientOperationRegistry implements it.
    */
   validateParams?(name: string, params: Record<string, unknown>): string[];
+  /**
+   * A step's result in one line with its figures ("Generated 42 forecasts"), from the
+   * operation's answer; null when the answer does not carry them. Optional like
+   * validateParams: a fake registry may leave it out.
+   */
+  summarize?(name: string, result: OperationResult): StepResultSummary | null;
 }
+
+export type { StepResultSummary } from './result-summary';
+import type { StepResultSummary } from './result-summary';

@@ -222,7 +222,7 @@ export async function runRunShowCommand(argv: string[], env: Env, out: Out): Pro
   });
 }
 
-function summaryOf(step: object): string | null {
-  const summary = (step as { summary?: unknown }).summary;
-  return typeof summary === 'string' ? summary : null;
+function summaryOf(step: { result_summary: unknown }): string | null {
+  const text = (step.result_summary as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : null;
 }

@@ -45,6 +45,8 @@ export function toStepView(s: ExecutionStepEntity) {
     started_at: s.startedAt,
     completed_at: s.completedAt,
     error_message: s.errorMessage,
+    // "Generated 42 forecasts" and its figures; the full answer stays in the row's result
+    result_summary: s.resultSummary ?? null,
   };
 }
 

@@ -35,6 +35,8 @@ export interface StepRow {
   stepIndex: number;
   status: StepStatus;
   result: unknown;
+  /** the result's one-line summary and figures, when the operation gives one */
+  summary?: unknown;
   errorMessage: string | null;
   startedAt: Date | null;
   completedAt: Date | null;
@@ -203,8 +205,9 @@ export class ExecutionsRepository {
     if (pairs.length === 0) return;
     await tx.query(
       `INSERT INTO orchestrator_execution_steps
-         (execution_id, step_name, step_index, status, attempts, result, started_at, completed_at)
-       SELECT m.to_id, s.step_name, s.step_index, s.status, s.attempts, s.result, s.started_at, s.completed_at
+         (execution_id, step_name, step_index, status, attempts, result, result_summary, started_at, completed_at)
+       SELECT m.to_id, s.step_name, s.step_index, s.status, s.attempts, s.result, s.result_summary,
+              s.started_at, s.completed_at
          FROM unnest($1::uuid[], $2::uuid[]) AS m(from_id, to_id)
          JOIN orchestrator_execution_steps s ON s.execution_id = m.from_id AND s.status = 'completed'`,
       [pairs.map((p) => p.from), pairs.map((p) => p.to)],
@@ -307,13 +310,16 @@ export class ExecutionsRepository {
       'orchestrator_write_state',
       `WITH s AS (
          INSERT INTO orchestrator_execution_steps
-           (execution_id, step_name, step_index, status, attempts, result, error_message, started_at, completed_at)
-         SELECT x.e, x.n, x.i, x.st, 1, x.r, x.er, x.sa, x.ca
+           (execution_id, step_name, step_index, status, attempts, result, result_summary,
+            error_message, started_at, completed_at)
+         SELECT x.e, x.n, x.i, x.st, 1, x.r, x.su, x.er, x.sa, x.ca
            FROM jsonb_to_recordset($1::jsonb)
-             AS x(e uuid, n varchar, i int, st varchar, r jsonb, er text, sa timestamptz, ca timestamptz)
+             AS x(e uuid, n varchar, i int, st varchar, r jsonb, su jsonb, er text, sa timestamptz,
+                  ca timestamptz)
          ON CONFLICT (execution_id, step_name) DO UPDATE
             SET status = EXCLUDED.status, attempts = orchestrator_execution_steps.attempts + 1,
-                result = EXCLUDED.result, error_message = EXCLUDED.error_message,
+                result = EXCLUDED.result, result_summary = EXCLUDED.result_summary,
+                error_message = EXCLUDED.error_message,
                 started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at
          RETURNING 1
        ), l AS (
@@ -345,6 +351,7 @@ export class ExecutionsRepository {
             i: r.stepIndex,
             st: r.status,
             r: r.result ?? null,
+            su: r.summary ?? null,
             er: r.errorMessage,
             sa: r.startedAt,
             ca: r.completedAt,

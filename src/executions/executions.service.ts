@@ -335,6 +335,7 @@ export class ExecutionsService {
           started_at: null,
           completed_at: null,
           error_message: null,
+          result_summary: null,
         }));
       return [...known, ...pending].sort((a, b) => a.index - b.index);
     };

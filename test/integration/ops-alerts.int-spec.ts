@@ -94,7 +94,8 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
 
   const closed = async (id: string) => {
     const [parent] = await ds.query(
-      `SELECT id, workflow_name AS "workflowName" FROM orchestrator_executions WHERE id = $1`,
+      `SELECT id, workflow_name AS "workflowName", execution_type AS "executionType"
+         FROM orchestrator_executions WHERE id = $1`,
       [id],
     );
     return {
@@ -298,10 +299,13 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
         completedAt: new Date(Date.UTC(2026, 4, day, 7, 30)).toISOString(),
         children: [{ tier: 'free', status: 'completed', completedAt: null }],
       });
-      await ds.query(`UPDATE orchestrator_executions SET duration_seconds = $2 WHERE id = $1`, [
-        id,
-        seconds,
-      ]);
+      // a run lasts from creation to close, as the engine measures it
+      await ds.query(
+        `UPDATE orchestrator_executions
+            SET duration_seconds = $2::int, completed_at = created_at + make_interval(secs => $2::int)
+          WHERE id = $1`,
+        [id, seconds],
+      );
       const run = await closed(id);
       return alerts.onRunClosed({ ...run, summary: { ...run.summary, duration_seconds: seconds } });
     };
@@ -310,11 +314,16 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
       expect(await runOf(250, 1)).toEqual([]); // no history yet
       await runOf(100, 2);
       await runOf(110, 3);
-      expect(await runOf(90, 4)).toEqual([]);
-      const slow = await runOf(230, 5); // median of 250, 100, 110, 90 = 105; 2 x 105 = 210
-      expect(slow.map((a) => [a.kind, a.details.median])).toEqual([['slow_run', 105]]);
-      expect(await runOf(220, 6)).toEqual([]); // still slow: already open
-      await runOf(100, 7);
+      await runOf(90, 4);
+      // 4 completed runs: fewer than ALERT_SLOW_RUN_MIN_RUNS (5) say nothing yet
+      expect(await runOf(240, 5)).toEqual([]);
+      // median of 240, 90, 110, 100, 250 = 110 s; 2 x 110 = 220 s, above the 60 s floor
+      const slow = await runOf(230, 6);
+      expect(slow.map((a) => [a.kind, a.details.median_ms, a.details.expected_ms])).toEqual([
+        ['slow_run', 110_000, 220_000],
+      ]);
+      expect(await runOf(225, 7)).toEqual([]); // still slow: already open
+      await runOf(100, 8);
       const [row] = await openRows('slow_run:weekly_digest');
       expect(row.cleared_at).not.toBeNull();
     });

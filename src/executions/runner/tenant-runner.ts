@@ -258,12 +258,14 @@ export class TenantRunner {
       status: 'completed' | 'failed',
       result: unknown,
       error: string | null,
+      summary: unknown = null,
     ): StepRow => ({
       executionId: execution.id,
       stepName: step.name,
       stepIndex,
       status,
       result,
+      summary,
       errorMessage: error,
       startedAt,
       completedAt: this.clock.now(),
@@ -309,14 +311,21 @@ export class TenantRunner {
       // dependents start now; the row follows (see the class comment)
       results[step.name] = result;
       state.set(step.name, 'completed');
+      // what the answer says, in the words an operator reads ("Generated 42 forecasts")
+      const summary = this.registry.summarize?.(step.operation, result) ?? null;
       void record({
-        steps: [stepRow('completed', result, null)],
+        steps: [stepRow('completed', result, null, summary)],
         logs: [
-          log('info', `${step.name} completed`, {
-            operation: step.operation,
-            duration_ms: durationMs,
-            attempt: execution.attempt,
-          }),
+          log(
+            'info',
+            summary ? `${step.name} completed: ${summary.text}` : `${step.name} completed`,
+            {
+              operation: step.operation,
+              duration_ms: durationMs,
+              attempt: execution.attempt,
+              ...(summary ? { summary: summary.figures } : {}),
+            },
+          ),
         ],
       }).then(
         () => this.notifyStep(finished('completed', durationMs, 1)),

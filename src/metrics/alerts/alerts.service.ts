@@ -98,8 +98,11 @@ export class AlertsService implements OnApplicationBootstrap {
       ? await this.slowness(workflow, parent.id, durationMs)
       : null;
     if (status === 'completed') {
+      // a manual run, backfill or retry proves nothing about the schedule still firing
+      const scheduled = ['scheduled', 'catch_up'].includes(parent.executionType);
+      const cleared = CLEARED_BY_SUCCESS.filter((k) => scheduled || k !== 'dead_mans_switch');
       await this.clear(
-        [...CLEARED_BY_SUCCESS, ...(slow ? [] : (['slow_run'] as const))].map((k) =>
+        [...cleared, ...(slow ? [] : (['slow_run'] as const))].map((k) =>
           conditionKey(k, workflow),
         ),
         `run ${parent.id} completed`,
