@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { serviceUrls } from 'src/config/env.schema';
+import { AlertsService } from 'src/metrics/alerts/alerts.service';
+import { startSimulator } from 'tools/simulator';
+import type { RunningSimulator } from 'tools/simulator';
+import { bearer } from '../utils/auth';
+import { waitUntil } from '../utils/engine-harness';
+import { OpsApp, startOpsApp } from '../utils/ops-app';
+import { describeWith } from '../utils/services';
+import { createTestDatabase, TestDatabase } from '../utils/test-db';
+
+const API = '/api/v1/orchestrator';
+const DAY_MS = 86400_000;
+
+/**
+ * Step result summaries, the slow-run rule and the dead man's switch, through the API of
+ * the whole application on PostgreSQL with the simulator over HTTP.
+ */
+describeWith(['postgres'], 'step results, slow runs and the dead man’s switch', () => {
+  let db: TestDatabase;
+  let sim: RunningSimulator;
+  let ops: OpsApp;
+
+  async function execute(workflow: string): Promise<string> {
+    const res = await request(ops.http)
+      .post(`${API}/workflows/${workflow}/execute`)
+      .set(bearer('operator'))
+      .send({ allow_concurrent: true });
+    expect(res.status).toBe(202);
+    const id = res.body.execution_id as string;
+    await waitUntil(async () => {
+      const [row] = await ops.dataSource.query(
+        `SELECT status FROM orchestrator_executions WHERE id = $1`,
+        [id],
+      );
+      return ['completed', 'failed'].includes(row.status);
+    }, 60000);
+    return id;
+  }
+
+  /** Completed runs of `workflow` that lasted `ms` each, ended in the past days (history). */
+  async function history(workflow: string, ms: number, runs: number, type = 'manual') {
+    for (let i = 0; i < runs; i++) {
+      const completed = new Date(Date.now() - (i + 1) * DAY_MS);
+      await ops.dataSource.query(
+        `INSERT INTO orchestrator_executions
+           (id, workflow_name, execution_type, status, created_at, started_at, completed_at,
+            duration_seconds, scheduled_for)
+         VALUES ($1, $2, $5, 'completed', $3, $3, $4, round($6 / 1000.0)::int, $3)`,
+        [randomUUID(), workflow, new Date(completed.getTime() - ms), completed, type, ms],
+      );
+    }
+  }
+
+  const runMs = async (id: string) =>
+    Number(
+      (
+        await ops.dataSource.query(
+          `SELECT extract(epoch FROM (completed_at - created_at)) * 1000 AS ms
+             FROM orchestrator_executions WHERE id = $1`,
+          [id],
+        )
+      )[0].ms,
+    );
+  const openAlerts = async (kind: string) =>
+    ops.dataSource.query(
+      `SELECT condition_key FROM orchestrator_alerts WHERE kind = $1 AND cleared_at IS NULL`,
+      [kind],
+    );
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    sim = await startSimulator({ port: 0, tenants: 3, latencyMs: 5, includeInactive: false });
+    ops = await startOpsApp({ databaseUrl: db.url, env: serviceUrls(sim.url) });
+  });
+
+  afterAll(async () => {
+    await ops?.close();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it('shows each step’s result summary in GET /executions/{id} and in the step logs', async () => {
+    const id = await execute('daily_operations');
+    const res = await request(ops.http).get(`${API}/executions/${id}`).set(bearer('viewer'));
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('completed');
+    const child = res.body.children[0];
+    const step = (name: string) => child.steps.find((s: { name: string }) => s.name === name);
+    const forecasts = sim.calls({ tenant_id: child.tenant_id, operation: 'forecasting.generate' });
+    expect(forecasts).toHaveLength(1);
+    expect(step('generate_forecasts').result_summary).toEqual({
+      text: expect.stringMatching(/^Generated \d+ forecasts for \d+ products over 7 days$/),
+      figures: expect.objectContaining({ forecasts: expect.any(Number), days_ahead: 7 }),
+    });
+    expect(step('validate_forecasts').result_summary.text).toMatch(/MAPE=\d+(\.\d)? %/);
+    expect(step('calculate_production').result_summary.text).toMatch(
+      /^Planned \d+ production batch(es)?/,
+    );
+    expect(step('calculate_procurement').result_summary.text).toMatch(/purchase needs?/);
+    expect(step('send_summary').result_summary.text).toMatch(/^Sent the daily summary/);
+    const logs = await request(ops.http)
+      .get(`${API}/executions/${child.id}/logs`)
+      .set(bearer('viewer'));
+    const line = logs.body.items.find(
+      (l: { step_name: string }) => l.step_name === 'generate_forecasts',
+    );
+    expect(line.log_message).toBe(
+      `generate_forecasts completed: ${step('generate_forecasts').result_summary.text}`,
+    );
+    expect(line.log_data.summary.forecasts).toBe(
+      step('generate_forecasts').result_summary.figures.forecasts,
+    );
+  });
+
+  it('raises no slow-run alert for a 3 s run against a 2.5 s median', async () => {
+    await history('weekly_digest', 2500, 5);
+    // the notice is the last step: holding it 3 s makes the run last about that long
+    sim.addFault({ service: 'notification', latency_ms: 3000 });
+    const id = await execute('weekly_digest');
+    sim.clearFaults();
+    expect(await runMs(id)).toBeGreaterThanOrEqual(3000);
+    expect(await openAlerts('slow_run')).toEqual([]);
+    const stats = await request(ops.http).get(`${API}/statistics`).set(bearer('viewer'));
+    const weekly = stats.body.slowest_workflows.find(
+      (w: { workflow_name: string }) => w.workflow_name === 'weekly_digest',
+    );
+    // milliseconds: a median of 2.5 s is not rounded to 2 or 3
+    expect(weekly.p50_ms).toBe(2500);
+    expect(weekly.p50_seconds).toBe(2.5);
+  });
+
+  it('raises no slow-run alert for a 3 s run whose history is sub-second (the floor)', async () => {
+    // whole seconds made this median 0 and alerted anything over 2 s
+    await history('alert_cleanup', 400, 5);
+    sim.addFault({ service: 'alert_processor', latency_ms: 3000 });
+    const id = await execute('alert_cleanup');
+    sim.clearFaults();
+    expect(await runMs(id)).toBeGreaterThanOrEqual(3000);
+    expect(await openAlerts('slow_run')).toEqual([]);
+  });
+
+  it('does not let a manual run reset the dead man’s switch of a scheduled workflow', async () => {
+    // configured a week ago, last scheduled run three days ago: daily_operations is overdue
+    await ops.dataSource.query(
+      `UPDATE orchestrator_workflows SET updated_at = now() - interval '7 days'
+        WHERE workflow_name = 'daily_operations'`,
+    );
+    const lastScheduled = new Date(Date.now() - 3 * DAY_MS);
+    await ops.dataSource.query(
+      `INSERT INTO orchestrator_executions
+         (workflow_name, execution_type, status, created_at, completed_at, scheduled_for)
+       VALUES ('daily_operations', 'scheduled', 'completed', $1, $1, $1)`,
+      [lastScheduled],
+    );
+    const alerts = ops.app.get(AlertsService);
+    await alerts.evaluate();
+    expect(await openAlerts('dead_mans_switch')).toEqual([
+      { condition_key: 'dead_mans_switch:daily_operations' },
+    ]);
+    expect(
+      await request(ops.http)
+        .get(`${API}/executions/${await execute('daily_operations')}`)
+        .set(bearer('viewer')),
+    ).toHaveProperty('body.status', 'completed');
+    await alerts.evaluate();
+    expect(await openAlerts('dead_mans_switch')).toEqual([
+      { condition_key: 'dead_mans_switch:daily_operations' },
+    ]);
+    const stats = await request(ops.http).get(`${API}/statistics`).set(bearer('viewer'));
+    const daily = stats.body.dead_mans_switch.workflows.find(
+      (w: { workflow_name: string }) => w.workflow_name === 'daily_operations',
+    );
+    expect(daily).toMatchObject({
+      triggered: true,
+      last_heartbeat_at: lastScheduled.toISOString(),
+    });
+  });
+});
