@@ -5,23 +5,35 @@ import { poll } from './poll.js';
 const PER_WORKFLOW = 5;
 const OPEN = ['pending', 'running'];
 
-/** Tenants done / failed / skipped of a run: live counts while open, its summary after. */
+/** A count, or the sum of counts by reason ({ suspended: 3, cancelled: 2 }). */
+function count(value) {
+  if (typeof value === 'number') return value;
+  if (value && typeof value === 'object')
+    return Object.values(value).reduce((a, b) => a + (typeof b === 'number' ? b : 0), 0);
+  return 0;
+}
+
+/**
+ * Tenants done / failed / skipped of a run: live counts while open, its summary after.
+ * Skipped are the tenants left out when the run was planned (suspended, cancelled).
+ */
 function tenantCounts(run, progress) {
+  const s = run.result_summary ?? {};
+  const skipped = count(s.tenants_skipped);
   const by = progress?.by_status;
   if (by) {
     return {
       done: by.completed ?? 0,
       failed: (by.failed ?? 0) + (by.cancelled ?? 0),
-      skipped: by.skipped ?? 0,
+      skipped: skipped + (by.skipped ?? 0),
       total: Object.values(by).reduce((a, b) => a + b, 0),
     };
   }
-  const s = run.result_summary ?? {};
   return {
-    done: s.tenants_succeeded ?? 0,
-    failed: (s.tenants_failed ?? 0) + (s.tenants_cancelled ?? 0),
-    skipped: s.tenants_skipped ?? 0,
-    total: s.tenants_processed ?? 0,
+    done: count(s.tenants_succeeded),
+    failed: count(s.tenants_failed) + count(s.tenants_cancelled),
+    skipped,
+    total: count(s.tenants_processed),
   };
 }
 
