@@ -264,9 +264,56 @@ describeWith(['postgres'], 'operator commands happen once', () => {
         `/executions/${original.children.find((c: any) => c.tenant_id === victim).id}/retry`,
       );
       expect(viaChild.status).toBe(409);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(sim.calls().filter((c) => DAILY_OPS.includes(c.operation))).toHaveLength(0);
+      // no run was created, so nothing can call a service again
       expect((await get(`/executions/${original.id}`)).retried_by).toHaveLength(1);
+      expect((await runsOf('daily_operations')).filter((r) => r.status === 'running')).toEqual([]);
+    });
+  });
+
+  describe('retry across earlier retries', () => {
+    it('re-runs only the tenants whose latest attempt failed, and names the retry that recovered the run', async () => {
+      const [a, b] = [sim.activeTenants()[1].id, sim.activeTenants()[2].id];
+      const faultB = { service: 'inventory', tenant_id: b, status: 500 };
+      sim.addFault({ service: 'procurement', tenant_id: a, status: 500 });
+      sim.addFault(faultB);
+      const started = await post('/workflows/daily_operations/execute', {});
+      const original = await finished(started.body.execution_id);
+      const lost = original.children.filter((c: any) => c.status === 'failed');
+      expect(lost.map((c: any) => c.tenant_id).sort()).toEqual([a, b].sort());
+
+      // the first retry fixes a; b still fails
+      sim.clearFaults();
+      sim.addFault(faultB);
+      clock.advance(1000);
+      const first = await post(`/executions/${original.id}/retry`);
+      expect(first.body.tenants).toBe(2);
+      await finished(first.body.execution_id);
+      expect((await get(`/executions/${original.id}`)).recovered_by).toBeNull();
+      const failedIds = (await get('/executions/failed?limit=1000')).items.map((e: any) => e.id);
+      expect(failedIds).toContain(lost.find((c: any) => c.tenant_id === b).id);
+      expect(failedIds).not.toContain(lost.find((c: any) => c.tenant_id === a).id);
+
+      // retrying the retry retries the original, for b alone
+      sim.clearFaults();
+      sim.clearCalls();
+      clock.advance(1000);
+      const second = await post(`/executions/${first.body.execution_id}/retry`);
+      expect(second.status).toBe(202);
+      expect(second.body).toMatchObject({ retry_of_execution_id: original.id, tenants: 1 });
+      await finished(second.body.execution_id);
+      const calls = sim.calls().filter((c) => DAILY_OPS.includes(c.operation));
+      expect(new Set(calls.map((c) => c.tenant_id))).toEqual(new Set([b]));
+
+      const detail = await get(`/executions/${original.id}`);
+      expect(detail.retried_by.map((r: any) => r.execution_id)).toEqual([
+        first.body.execution_id,
+        second.body.execution_id,
+      ]);
+      expect(detail.recovered_by).toBe(second.body.execution_id);
+      const stillFailed = (await get('/executions/failed?limit=1000')).items.map((e: any) => e.id);
+      for (const id of [original.id, first.body.execution_id, ...lost.map((c: any) => c.id)]) {
+        expect(stillFailed).not.toContain(id);
+      }
     });
   });
 
@@ -335,6 +382,7 @@ describeWith(['postgres'], 'operator commands happen once', () => {
 
       sim.clearFaults();
       sim.clearCalls();
+      clock.advance(1000);
       const second = await post('/workflows/daily_operations/backfill', body);
       expect(second.body.slots[0].outcome).toBe('started');
       const rerun = await finished(second.body.slots[0].execution_id);
