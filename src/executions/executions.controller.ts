@@ -72,7 +72,11 @@ export class ExecutionsController {
 
   @Get('failed')
   @ApiOkResponse({ schema: { example: EXECUTION_LIST_EXAMPLE } })
-  @ApiOperation({ summary: 'List failed executions (runs and tenant executions), newest first' })
+  @ApiOperation({
+    summary: 'List what is still failed (runs and tenant executions), newest first',
+    description:
+      'A failed tenant execution drops out once an attempt at the same (workflow, slot, tenant) completed (a retry or a backfill); a failed run once each tenant it lost has.',
+  })
   failed(@Query() query: PageQuery) {
     return this.executions.failed(query);
   }
@@ -82,7 +86,7 @@ export class ExecutionsController {
   @ApiOperation({
     summary: 'Get an execution',
     description:
-      'For a run (parent): its progress and children (tenant executions, first 1000) with per-step states.',
+      'For a run (parent): its progress and children (tenant executions, first 1000) with per-step states, its retries and backfills (retried_by), the one in progress (retry_in_progress) and the one that recovered it (recovered_by). For a tenant execution: its steps, its later attempts at the slot and the one that completed it.',
   })
   @ApiParam({ name: 'execution_id', format: 'uuid' })
   @ApiNotFoundResponse({ description: 'no such execution' })
