@@ -155,8 +155,9 @@ export class ScheduleService {
 
   /**
    * POST /workflows/{id}/backfill: a run for every past slot of the range (calendar
-   * policies applied, oldest first). startRun is idempotent on the slot key, so a slot
-   * that already has a run, or a repeated call, creates nothing new.
+   * policies applied, oldest first). startRun runs a skipped or missed slot, and a slot
+   * that already ran only for its tenants with no completed execution, serialised per
+   * slot: a repeated or concurrent call creates nothing new.
    */
   async backfill(idOrName: string, dto: BackfillDto): Promise<BackfillView> {
     const workflow = await this.workflows.get(idOrName);

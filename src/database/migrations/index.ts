@@ -1,4 +1,5 @@
 import { InitialSchema1764460800000 } from './1764460800000-initial-schema';
+import { OperatorCommands1765100000000 } from './1765100000000-operator-commands';
 import { DeliveryTracking1796013900000 } from './1796013900000-delivery-tracking';
 import { ExecutionDeadline1796014000000 } from './1796014000000-execution-deadline';
 import { AuditLog1796020000000 } from './1796020000000-audit-log';
@@ -9,6 +10,7 @@ import { ClaimIndexes1796030000000 } from './1796030000000-claim-indexes';
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
   InitialSchema1764460800000,
+  OperatorCommands1765100000000,
   DeliveryTracking1796013900000,
   ExecutionDeadline1796014000000,
   AuditLog1796020000000,
