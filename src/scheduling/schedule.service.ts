@@ -138,7 +138,9 @@ export class ScheduleService {
     const updates: ScheduleUpdateRequest[] = dto.workflows.map((u) => ({ ...u }));
     const changes = await this.workflows.updateSchedules(updates);
     this.logger.log({ msg: 'schedules updated', workflows: updates.map((u) => u.workflow) });
-    const names = new Set(updates.map((u) => u.workflow));
+    // names are lower case (^[a-z][a-z0-9_]*$) and so are stored ids; a UUID may come in
+    // upper case
+    const names = new Set(updates.map((u) => u.workflow.toLowerCase()));
     // only the updated workflows' entries: no last-run query for the others
     const entries = await this.entries(
       (await this.workflows.listAll()).filter((w) => names.has(w.id) || names.has(w.workflowName)),
@@ -194,6 +196,20 @@ export class ScheduleService {
     }
     const own: ScheduleUnit = { timezone: workflow.timezone, calendar: workflow.calendar };
     const calculator = this.calculatorOrThrow(workflow, this.units(workflow, tenants));
+    // counted before the range is expanded: listing 1000-01-01..now slot by slot blocked the
+    // event loop for minutes; the slot after the last allowed one is found by looking only
+    // as far as it
+    const probe = calculator.nextEvents(new Date(from.getTime() - 1), MAX_BACKFILL_SLOTS + 1, {
+      runsOnly: true,
+    });
+    if (probe.length > MAX_BACKFILL_SLOTS && probe[MAX_BACKFILL_SLOTS].at <= to) {
+      throw SchedulingError.invalid([
+        {
+          field: 'from',
+          message: `the range holds more than ${MAX_BACKFILL_SLOTS} slots; at most ${MAX_BACKFILL_SLOTS} per call`,
+        },
+      ]);
+    }
     const { events } = calculator.eventsBetween(new Date(from.getTime() - 1), to);
     const runs = events.filter((e) => e.kind === 'run');
     if (runs.length > MAX_BACKFILL_SLOTS) {
