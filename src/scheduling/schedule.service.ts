@@ -24,6 +24,8 @@ import { tenantFilterFor, unitsOfTenants } from './tenant-units';
 
 /** At most this many slots per backfill call, so one request cannot enqueue a year of minutes. */
 export const MAX_BACKFILL_SLOTS = 1000;
+/** Ranges longer than this many times MAX_BACKFILL_SLOTS cron periods are refused unread. */
+const BACKFILL_SPAN_FACTOR = 10;
 const DEFAULT_NEXT_RUN_COUNT = 5;
 
 /** The schedule API: read, preview, change (through the workflows facade) and backfill. */
@@ -179,6 +181,21 @@ export class ScheduleService {
         message: `must not be in the future (now ${now.toISOString()})`,
       });
     if (problems.length > 0) throw SchedulingError.invalid(problems);
+    // checked before anything is listed: walking the cron from 1000-01-01 took minutes with
+    // the event loop blocked. periodMs is the shortest gap between two slots, so a range of
+    // more than MAX_BACKFILL_SLOTS periods may hold too many slots (counted exactly below),
+    // and one of more than BACKFILL_SPAN_FACTOR times that is refused outright
+    const own: ScheduleUnit = { timezone: workflow.timezone, calendar: workflow.calendar };
+    const { periodMs } = this.calculatorOrThrow(workflow, [own]);
+    const span = to.getTime() - from.getTime();
+    if (Number.isFinite(periodMs) && span > periodMs * MAX_BACKFILL_SLOTS * BACKFILL_SPAN_FACTOR) {
+      throw SchedulingError.invalid([
+        {
+          field: 'from',
+          message: `the range spans more than ${MAX_BACKFILL_SLOTS * BACKFILL_SPAN_FACTOR} periods of ${workflow.cronExpression}; at most ${MAX_BACKFILL_SLOTS} slots per call`,
+        },
+      ]);
+    }
 
     const needsTenants = workflow.perTenantTimezone || dto.tenant_ids !== undefined;
     const tenants = needsTenants ? await this.tenantsOrThrow() : [];
@@ -194,14 +211,14 @@ export class ScheduleService {
         }));
       if (unknown.length > 0) throw SchedulingError.invalid(unknown);
     }
-    const own: ScheduleUnit = { timezone: workflow.timezone, calendar: workflow.calendar };
     const calculator = this.calculatorOrThrow(workflow, this.units(workflow, tenants));
-    // counted before the range is expanded: listing 1000-01-01..now slot by slot blocked the
-    // event loop for minutes; the slot after the last allowed one is found by looking only
-    // as far as it
-    const probe = calculator.nextEvents(new Date(from.getTime() - 1), MAX_BACKFILL_SLOTS + 1, {
-      runsOnly: true,
-    });
+    // the slot after the last allowed one, found by looking only as far as it
+    const probe =
+      span > periodMs * MAX_BACKFILL_SLOTS
+        ? calculator.nextEvents(new Date(from.getTime() - 1), MAX_BACKFILL_SLOTS + 1, {
+            runsOnly: true,
+          })
+        : [];
     if (probe.length > MAX_BACKFILL_SLOTS && probe[MAX_BACKFILL_SLOTS].at <= to) {
       throw SchedulingError.invalid([
         {
