@@ -148,6 +148,28 @@ describeWith(['postgres'], 'input boundary on PostgreSQL', () => {
       }
     });
 
+    it('GET /metrics?workflow (the rollups carry the name)', async () => {
+      await ops.dataSource.query(
+        `INSERT INTO orchestrator_metrics (metric_date, workflow_name, total_executions)
+         VALUES ('2026-03-01', $1, 3)`,
+        [NAME],
+      );
+      for (const key of both()) {
+        const res = await http()
+          .get(`${API}/metrics?from=2026-03-01&to=2026-03-02&workflow=${key}`)
+          .set('Authorization', ADMIN);
+        expect({ key, status: res.status, rows: res.body.items?.length }).toEqual({
+          key,
+          status: 200,
+          rows: 1,
+        });
+      }
+      const unknown = await http()
+        .get(`${API}/metrics?workflow=00000000-0000-4000-8000-000000000000`)
+        .set('Authorization', ADMIN);
+      expect(unknown.status).toBe(404);
+    });
+
     it('GET /executions?workflow', async () => {
       for (const key of both()) {
         const res = await http()
@@ -375,11 +397,16 @@ describeWith(['postgres'], 'input boundary on PostgreSQL', () => {
     });
 
     it('refuses a huge backfill range and a huge next-run count with 400', async () => {
+      const started = Date.now();
       const backfill = await http()
         .post(`${API}/workflows/daily_operations/backfill`)
         .set('Authorization', ADMIN)
         .send({ from: '1000-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' });
       expect(backfill.status).toBe(400);
+      expect(backfill.body.details).toEqual([
+        { field: 'from', message: expect.stringContaining('at most 1000 slots per call') },
+      ]);
+      expect(Date.now() - started).toBeLessThan(500);
       const next = await http()
         .get(`${API}/schedule/next-run?count=100000`)
         .set('Authorization', ADMIN);
