@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { register } from 'prom-client';
 import request from 'supertest';
@@ -529,6 +532,56 @@ describeWith(['postgres'], 'credentials in the logs of the running service', () 
         secret,
         logged: false,
       });
+    }
+  });
+});
+
+describe('a workflow addressed by UUID or by name on the embedded PGlite', () => {
+  let dataDir: string;
+  let ops: OpsApp;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'orch-boundary-'));
+    register.clear();
+    ops = await startOpsApp({
+      databaseUrl: '',
+      env: {
+        DATA_DIR: dataDir,
+        RUN_MIGRATIONS: 'true',
+        DELIVERY_TRACKING_IN_PROCESS: 'false',
+        ENABLE_LEADER_ELECTION: 'false',
+        RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await ops?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('reads, updates, disables and enables by id, upper-case id and name', async () => {
+    const [{ id }] = await ops.dataSource.query(
+      `SELECT id FROM orchestrator_workflows WHERE workflow_name = 'weekly_digest'`,
+    );
+    for (const key of [id, id.toUpperCase(), 'weekly_digest']) {
+      const statuses = [
+        (await request(ops.http).get(`${API}/workflows/${key}`).set('Authorization', ADMIN)).status,
+        (
+          await request(ops.http)
+            .put(`${API}/workflows/${key}`)
+            .set('Authorization', ADMIN)
+            .send({ description: `by ${key}` })
+        ).status,
+        (
+          await request(ops.http)
+            .post(`${API}/workflows/${key}/disable`)
+            .set('Authorization', ADMIN)
+        ).status,
+        (await request(ops.http).post(`${API}/workflows/${key}/enable`).set('Authorization', ADMIN))
+          .status,
+      ];
+      expect({ key, statuses }).toEqual({ key, statuses: [200, 200, 200, 200] });
     }
   });
 });
