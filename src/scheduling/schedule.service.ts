@@ -24,8 +24,13 @@ import { tenantFilterFor, unitsOfTenants } from './tenant-units';
 
 /** At most this many slots per backfill call, so one request cannot enqueue a year of minutes. */
 export const MAX_BACKFILL_SLOTS = 1000;
-/** Ranges longer than this many times MAX_BACKFILL_SLOTS cron periods are refused unread. */
-const BACKFILL_SPAN_FACTOR = 10;
+/**
+ * Ranges longer than this many times MAX_BACKFILL_SLOTS cron periods are refused unread. For
+ * a regular cron (hourly, daily, weekdays, weekly) more than half the slots of such a range
+ * remain with weekends and holidays skipped, so it would be refused anyway; an irregular one
+ * ("1,2 of the month") may be refused a range it could serve, and the caller splits it.
+ */
+const BACKFILL_SPAN_FACTOR = 2;
 const DEFAULT_NEXT_RUN_COUNT = 5;
 
 /** The schedule API: read, preview, change (through the workflows facade) and backfill. */
@@ -192,7 +197,7 @@ export class ScheduleService {
       throw SchedulingError.invalid([
         {
           field: 'from',
-          message: `the range spans more than ${MAX_BACKFILL_SLOTS * BACKFILL_SPAN_FACTOR} periods of ${workflow.cronExpression}; at most ${MAX_BACKFILL_SLOTS} slots per call`,
+          message: `the range spans more than ${MAX_BACKFILL_SLOTS * BACKFILL_SPAN_FACTOR} periods of "${workflow.cronExpression}"; at most ${MAX_BACKFILL_SLOTS} slots per call, split the range`,
         },
       ]);
     }
