@@ -261,9 +261,9 @@ export const ENV_SCHEMA = {
     parse: integer(0, 300),
   },
   METRICS_REQUIRE_AUTH: {
-    description: 'GET /metrics (Prometheus) needs a viewer token',
+    description:
+      'GET /metrics (Prometheus) needs a viewer token; unset = required when NODE_ENV=production, open otherwise',
     accepted: 'true or false',
-    default: 'false',
     parse: boolean,
   },
   SWAGGER_ENABLED: {
