@@ -126,6 +126,7 @@ export class ExecutionsService {
       const children = orderTenants(tenants).map((t) => ({
         tenantId: t.id,
         priority: tierPriority(t.subscription_tier),
+        timezone: t.timezone ?? null,
       }));
       const inserted = await this.repository.insertChildren(
         tx,
@@ -265,7 +266,11 @@ export class ExecutionsService {
         tx,
         newParentId,
         { ...draft, stepsTotal: workflow.steps.length },
-        failed.map((c) => ({ tenantId: c.tenantId!, priority: c.priority })),
+        failed.map((c) => ({
+          tenantId: c.tenantId!,
+          priority: c.priority,
+          timezone: c.tenantTimezone,
+        })),
       );
       const byTenant = new Map(failed.map((c) => [c.tenantId, c.id]));
       await this.repository.copyCompletedSteps(
