@@ -336,6 +336,81 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
     });
   });
 
+  describe('tenant failure streaks', () => {
+    const tenant = randomUUID();
+    const other = randomUUID();
+    const condition = `tenant_failing:daily_operations:${tenant}`;
+
+    /** A run of two tenants closed as the engine closes it: completed unless both failed. */
+    async function runWith(day: number, outcome: Record<string, 'completed' | 'failed'>) {
+      const id = randomUUID();
+      const at = new Date(Date.UTC(2027, 4, day, 7));
+      const status = Object.values(outcome).includes('completed') ? 'completed' : 'failed';
+      await ds.query(
+        `INSERT INTO orchestrator_executions
+           (id, workflow_name, execution_type, status, created_at, completed_at, duration_seconds, scheduled_for)
+         VALUES ($1, 'daily_operations', 'scheduled', $2, $3, $3, 60, $3)`,
+        [id, status, at],
+      );
+      for (const [tenantId, s] of Object.entries(outcome)) {
+        await ds.query(
+          `INSERT INTO orchestrator_executions
+             (workflow_name, execution_type, status, created_at, completed_at, scheduled_for,
+              parent_execution_id, tenant_id, error_message)
+           VALUES ('daily_operations', 'scheduled', $1, $2, $2, $2, $3, $4, $5)`,
+          [
+            s,
+            at,
+            id,
+            tenantId,
+            s === 'failed' ? 'production.generate_schedule: answered 503' : null,
+          ],
+        );
+      }
+      const failed = Object.values(outcome).filter((s) => s === 'failed').length;
+      return alerts.onRunClosed({
+        parent: { id, workflowName: 'daily_operations' } as ExecutionEntity,
+        status,
+        summary: {
+          duration_seconds: 60,
+          tenants_processed: 2,
+          tenants_failed: failed,
+          tenants_succeeded: 2 - failed,
+        },
+      });
+    }
+
+    it('opens one alert per streak of a tenant failing in runs that completed, and clears it when the tenant completes', async () => {
+      const first = await runWith(1, { [tenant]: 'failed', [other]: 'completed' });
+      expect(first.map((a) => a.conditionKey)).toEqual([condition]);
+      expect(first[0].message).toContain('answered 503');
+      // the streak goes on: no second alert, no run alert for a run that completed
+      expect(await runWith(2, { [tenant]: 'failed', [other]: 'completed' })).toEqual([]);
+      expect(await openRows(condition)).toHaveLength(1);
+      expect(await openRows('run_failed:daily_operations')).toEqual([]);
+
+      expect(await runWith(3, { [tenant]: 'completed', [other]: 'completed' })).toEqual([]);
+      const [row] = await openRows(condition);
+      expect(row.cleared_at).not.toBeNull();
+      expect(await events('orchestrator.alert', condition)).toHaveLength(1);
+      expect(await events('orchestrator.alert_resolved', condition)).toHaveLength(1);
+
+      // a new streak is a new alert
+      const again = await runWith(4, { [tenant]: 'failed', [other]: 'completed' });
+      expect(again.map((a) => a.conditionKey)).toEqual([condition]);
+      await runWith(5, { [tenant]: 'completed', [other]: 'completed' });
+    });
+
+    it('alerts a run whose every tenant failed as a run, not per tenant', async () => {
+      const opened = await runWith(6, { [tenant]: 'failed', [other]: 'failed' });
+      expect(opened.map((a) => a.kind)).toEqual(['run_failed']);
+      expect(
+        (await openRows(condition)).filter((r: { cleared_at: Date | null }) => !r.cleared_at),
+      ).toEqual([]);
+      await runWith(7, { [tenant]: 'completed', [other]: 'completed' });
+    });
+  });
+
   describe('failed runs', () => {
     it('fire once per condition and escalate at the consecutive-failures threshold', async () => {
       const fail = async (n: number) => {
