@@ -14,8 +14,9 @@ export interface FaultSpec {
   times?: number;
   probability?: number;
   /**
-   * do the work first (and cache its answer under the Idempotency-Key), then answer with
-   * this fault's status or reset: "the downstream did it, the answer was lost"
+   * do the work first (and cache its answer under the Idempotency-Key), or replay it,
+   * then answer with this fault's status or reset: "the downstream did it, the answer was
+   * lost". A refused call (4xx, before-faults) is not struck: there was no work.
    */
   after_apply?: boolean;
 }

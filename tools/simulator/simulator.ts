@@ -468,6 +468,7 @@ class Simulator {
       const cached = this.idempotent.get(cacheKey);
       if (cached) {
         (res as TrackedResponse).simReplayed = true;
+        if (this.loseAnswer(res, service, operation, tenantForFault, delay)) return;
         this.answer(res, cached.status, cached.body, delay, { 'Idempotent-Replayed': 'true' });
         return;
       }
@@ -494,25 +495,37 @@ class Simulator {
     if (status >= 200 && status < 300) {
       (res as TrackedResponse).simEffect = true;
       if (cacheKey !== undefined) this.remember(cacheKey, status, payload);
-      // the work is done and remembered; the answer may still be lost on the way back
-      const lost = this.faults.take(service, operation, tenantForFault, true);
-      if (lost?.reset) {
-        res.socket?.destroy();
-        return;
-      }
-      if (lost?.status !== undefined) {
-        const body =
-          lost.body !== undefined
-            ? lost.body
-            : errorBody(
-                lost.status >= 500 ? 'UNAVAILABLE' : 'INJECTED_FAULT',
-                `injected fault ${lost.id} (after the work was done)`,
-              );
-        this.answer(res, lost.status, JSON.stringify(body), delay);
-        return;
-      }
+      if (this.loseAnswer(res, service, operation, tenantForFault, delay)) return;
     }
     this.answer(res, status, payload, delay);
+  }
+
+  /**
+   * An after_apply fault: the work is done (or replayed) and remembered, and the answer is
+   * lost on the way back (reset) or replaced by the fault's status. True when it struck.
+   */
+  private loseAnswer(
+    res: ServerResponse,
+    service: string,
+    operation: string,
+    tenantId: string | undefined,
+    delay: number,
+  ): boolean {
+    const lost = this.faults.take(service, operation, tenantId, true);
+    if (!lost) return false;
+    if (lost.reset) {
+      res.socket?.destroy();
+      return true;
+    }
+    const body =
+      lost.body !== undefined
+        ? lost.body
+        : errorBody(
+            lost.status! >= 500 ? 'UNAVAILABLE' : 'INJECTED_FAULT',
+            `injected fault ${lost.id} (after the work was done)`,
+          );
+    this.answer(res, lost.status!, JSON.stringify(body), delay);
+    return true;
   }
 
   private run(
