@@ -10,11 +10,11 @@ import { ExecutionTenantTimezone1765200000000 } from './1765200000000-execution-
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
   InitialSchema1764460800000,
+  ExecutionTenantTimezone1765200000000,
   DeliveryTracking1796013900000,
   ExecutionDeadline1796014000000,
   AuditLog1796020000000,
   MetricsCost1796020100000,
   OrchestratorAlerts1796020200000,
   ClaimIndexes1796030000000,
-  ExecutionTenantTimezone1765200000000,
 ];
