@@ -15,7 +15,7 @@ import { LeaderGate } from 'src/leader/leader-gate';
 import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
 import { AlertNotifier } from 'src/metrics/alerts/alert-notifier';
 import type { AlertRow } from 'src/metrics/alerts/alerts.repository';
-import { AlertsService } from 'src/metrics/alerts/alerts.service';
+import { AlertsService, TENANT_ALERTS_PER_RUN } from 'src/metrics/alerts/alerts.service';
 import { MetricsModule } from 'src/metrics/metrics.module';
 import { FakeClock } from 'src/common/time/fake-clock';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../fakes/fake-downstream';
@@ -373,9 +373,9 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
         status,
         summary: {
           duration_seconds: 60,
-          tenants_processed: 2,
+          tenants_processed: Object.keys(outcome).length,
           tenants_failed: failed,
-          tenants_succeeded: 2 - failed,
+          tenants_succeeded: Object.keys(outcome).length - failed,
         },
       });
     }
@@ -399,6 +399,20 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
       const again = await runWith(4, { [tenant]: 'failed', [other]: 'completed' });
       expect(again.map((a) => a.conditionKey)).toEqual([condition]);
       await runWith(5, { [tenant]: 'completed', [other]: 'completed' });
+    });
+
+    it('opens one tenant_failures alert instead of one per tenant past the per-run limit', async () => {
+      const outcome: Record<string, 'completed' | 'failed'> = { [other]: 'completed' };
+      for (let i = 0; i < TENANT_ALERTS_PER_RUN + 1; i++) outcome[randomUUID()] = 'failed';
+      const opened = await runWith(8, outcome);
+      expect(opened.map((a) => a.conditionKey)).toEqual(['tenant_failures:daily_operations']);
+      const open = await ds.query(
+        `SELECT count(*)::int AS n FROM orchestrator_alerts WHERE kind = 'tenant_failing' AND cleared_at IS NULL`,
+      );
+      expect(open[0].n).toBe(0);
+      await runWith(9, { [tenant]: 'completed', [other]: 'completed' });
+      const [row] = await openRows('tenant_failures:daily_operations');
+      expect(row.cleared_at).not.toBeNull();
     });
 
     it('alerts a run whose every tenant failed as a run, not per tenant', async () => {
