@@ -64,6 +64,16 @@ describeWith(['postgres'], 'engine: keys, business dates, retries and run outcom
     return rows as { routing_key: string; payload: Record<string, unknown> }[];
   };
 
+  /** The journal's calls of a tenant's operation, once `count` have been recorded (5 s at most). */
+  async function journalOf(operation: string, tenantId: string, count: number) {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const calls = sim.calls({ operation, tenant_id: tenantId });
+      if (calls.length >= count || Date.now() > deadline) return calls;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     sim = await startSimulator({ port: 0, tenants: 12, latencyMs: 2, includeInactive: false });
@@ -118,44 +128,49 @@ describeWith(['postgres'], 'engine: keys, business dates, retries and run outcom
   it('does a step whose answer was lost once, through the engine’s own retries', async () => {
     await setRetries(1);
     const victim = sim.activeTenants()[2];
-    // every HTTP attempt of the first tenant attempt loses its answer: 1 effect, 2 replays
+    // every HTTP attempt of the first tenant attempt loses its answer with the connection:
+    // 1 effect, 2 replays, all three dropped
     sim.addFault({
       operation: 'notification.daily_summary',
       tenant_id: victim.id,
       after_apply: true,
-      status: 500,
+      reset: true,
       times: 3,
     });
     const started = await api('POST', '/workflows/daily_operations/execute', {
       tenant_ids: [victim.id],
+      allow_concurrent: true,
     });
     expect(started.status).toBe(202);
     const run = await waitForRun(started.body.execution_id);
     expect(run.status).toBe('completed');
     expect(run.children[0]).toMatchObject({ status: 'completed', attempt: 2 });
 
-    const calls = sim.calls({ operation: 'notification.daily_summary', tenant_id: victim.id });
-    expect(calls).toHaveLength(4);
+    const calls = await journalOf('notification.daily_summary', victim.id, 4);
+    expect(calls.map((c) => c.status)).toEqual([0, 0, 0, 202]);
     expect(new Set(calls.map((c) => c.idempotency_key)).size).toBe(1);
     expect(calls.filter((c) => c.effect)).toHaveLength(1);
     expect(calls[3]).toMatchObject({ status: 202, replayed: true });
   });
 
-  it('does it once through a manual retry too, and fails a run whose every tenant failed', async () => {
-    await setRetries(0);
+  it('does it once through the engine’s retries and then a manual retry, and fails a run whose every tenant failed', async () => {
+    await setRetries(1);
     const victim = sim.activeTenants()[3];
+    // both tenant attempts (3 HTTP attempts each) lose their answers; the manual retry gets one
     sim.addFault({
       operation: 'notification.daily_summary',
       tenant_id: victim.id,
       after_apply: true,
       status: 500,
-      times: 3,
+      times: 6,
     });
     const started = await api('POST', '/workflows/daily_operations/execute', {
       tenant_ids: [victim.id],
+      allow_concurrent: true,
     });
     const run = await waitForRun(started.body.execution_id);
     expect(run.status).toBe('failed');
+    expect(run.children[0]).toMatchObject({ status: 'failed', attempt: 2 });
     expect((await eventOf(run.id)).map((e) => e.routing_key)).toEqual([
       'orchestrator.workflow_failed',
     ]);
@@ -164,11 +179,11 @@ describeWith(['postgres'], 'engine: keys, business dates, retries and run outcom
     expect(retried.status).toBe(202);
     expect((await waitForRun(retried.body.execution_id)).status).toBe('completed');
 
-    const calls = sim.calls({ operation: 'notification.daily_summary', tenant_id: victim.id });
-    expect(calls).toHaveLength(4);
+    const calls = await journalOf('notification.daily_summary', victim.id, 7);
+    expect(calls.map((c) => c.status)).toEqual([500, 500, 500, 500, 500, 500, 202]);
     expect(new Set(calls.map((c) => c.idempotency_key)).size).toBe(1);
     expect(calls.filter((c) => c.effect)).toHaveLength(1);
-    expect(calls[3]).toMatchObject({ status: 202, replayed: true });
+    expect(calls[6]).toMatchObject({ status: 202, replayed: true });
     // the steps that had completed were not called again by the retry
     expect(sim.calls({ operation: 'forecasting.generate', tenant_id: victim.id })).toHaveLength(1);
   });
@@ -184,6 +199,7 @@ describeWith(['postgres'], 'engine: keys, business dates, retries and run outcom
     });
     const started = await api('POST', '/workflows/daily_operations/execute', {
       tenant_ids: [victim.id, other.id],
+      allow_concurrent: true,
     });
     const run = await waitForRun(started.body.execution_id);
 
