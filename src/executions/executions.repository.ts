@@ -29,6 +29,8 @@ export interface NewParent {
 export interface NewChild {
   tenantId: string;
   priority: number;
+  /** the tenant's timezone: its business date is the slot's local date there */
+  timezone: string | null;
 }
 
 export interface StepRow {
@@ -109,7 +111,7 @@ const MAX_SLOT_SHIFT_MS = 1000;
 const COLUMNS = `id, workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, started_at,
   completed_at, duration_seconds, steps_completed, steps_total, steps_failed, error_message, result_summary,
   executed_by_instance, created_at, parent_execution_id, scheduled_for, retry_of_execution_id, attempt,
-  next_attempt_at, lease_owner, lease_expires_at, leader_term, priority, updated_at, deadline_at`;
+  next_attempt_at, lease_owner, lease_expires_at, leader_term, priority, updated_at, deadline_at, tenant_timezone`;
 
 /** Only this class reads or writes executions, their steps and their logs. */
 @Injectable()
@@ -226,9 +228,9 @@ export class ExecutionsRepository {
       `INSERT INTO orchestrator_executions
          (workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, steps_total,
           parent_execution_id, scheduled_for, retry_of_execution_id, leader_term, deadline_at, priority,
-          created_at, updated_at)
-       SELECT $1, $2, $3, $4, t.tenant_id, 'pending', $5, $6, $7, $8, $9, $10, t.priority, $11, $11
-         FROM unnest($12::uuid[], $13::int[]) AS t(tenant_id, priority)
+          tenant_timezone, created_at, updated_at)
+       SELECT $1, $2, $3, $4, t.tenant_id, 'pending', $5, $6, $7, $8, $9, $10, t.priority, t.zone, $11, $11
+         FROM unnest($12::uuid[], $13::int[], $14::varchar[]) AS t(tenant_id, priority, zone)
        ON CONFLICT DO NOTHING
        RETURNING id, tenant_id`,
       [
@@ -245,6 +247,7 @@ export class ExecutionsRepository {
         p.now,
         children.map((c) => c.tenantId),
         children.map((c) => c.priority),
+        children.map((c) => c.timezone),
       ],
     );
     return rows;
@@ -770,6 +773,7 @@ function toEntity(r: Record<string, any>): ExecutionEntity {
     updatedAt: r.updated_at,
     deadlineAt: r.deadline_at,
     activeRetryId: r.active_retry_id ?? null,
+    tenantTimezone: r.tenant_timezone ?? null,
   });
   return e;
 }

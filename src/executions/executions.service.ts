@@ -154,6 +154,7 @@ export class ExecutionsService {
       const children = orderTenants(tenants).map((t) => ({
         tenantId: t.id,
         priority: tierPriority(t.subscription_tier),
+        timezone: t.timezone ?? null,
       }));
       const inserted = await this.repository.insertChildren(
         tx,
@@ -306,7 +307,11 @@ export class ExecutionsService {
         tx,
         retryId,
         { ...draft, stepsTotal: workflow.steps.length },
-        failed.map((c) => ({ tenantId: c.tenantId!, priority: c.priority })),
+        failed.map((c) => ({
+          tenantId: c.tenantId!,
+          priority: c.priority,
+          timezone: c.tenantTimezone,
+        })),
       );
       await this.repository.copyCompletedSteps(
         tx,

@@ -6,11 +6,13 @@ import { AuditLog1796020000000 } from './1796020000000-audit-log';
 import { MetricsCost1796020100000 } from './1796020100000-metrics-cost';
 import { OrchestratorAlerts1796020200000 } from './1796020200000-orchestrator-alerts';
 import { ClaimIndexes1796030000000 } from './1796030000000-claim-indexes';
+import { ExecutionTenantTimezone1765200000000 } from './1765200000000-execution-tenant-timezone';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
   InitialSchema1764460800000,
   OperatorCommands1765100000000,
+  ExecutionTenantTimezone1765200000000,
   DeliveryTracking1796013900000,
   ExecutionDeadline1796014000000,
   AuditLog1796020000000,
