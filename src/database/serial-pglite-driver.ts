@@ -1,5 +1,32 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { PGliteDriver } from 'typeorm-pglite';
+
+/**
+ * The embedded database holds every tenant's run history: readable by this user only.
+ * PGlite creates its files through Node with mode 0666 minus the umask (PostgreSQL's own
+ * 0600 is lost on the way), and keeps creating them (new relations, WAL) for as long as
+ * it runs, so the process umask is narrowed for good, not around the open. Files left by
+ * an earlier version are tightened at start. Folders above DATA_DIR that already exist
+ * are the operator's and are left alone.
+ */
+export function restrictEmbeddedDataDir(dataDir: string): void {
+  // a worker thread may not change the umask; the chmod below still covers existing files
+  if (isMainThread) process.umask(0o077);
+  mkdirSync(dirname(dataDir), { recursive: true, mode: 0o700 });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  tighten(dataDir);
+}
+
+function tighten(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) tighten(path);
+    else if (entry.isFile()) chmodSync(path, 0o600);
+  }
+}
 
 /**
  * typeorm-pglite hands every TypeORM "connection" the same PGlite session, so two
@@ -9,7 +36,7 @@ import { PGliteDriver } from 'typeorm-pglite';
  * and release it, so ordering is FIFO and nothing interleaves.
  */
 export function createSerialPgliteDriver(dataDir: string): unknown {
-  mkdirSync(dataDir, { recursive: true });
+  restrictEmbeddedDataDir(dataDir);
   const base = new PGliteDriver({ dataDir }).driver;
   const BasePool = base.Pool;
 
