@@ -5,6 +5,7 @@ import { AuditLog1796020000000 } from './1796020000000-audit-log';
 import { MetricsCost1796020100000 } from './1796020100000-metrics-cost';
 import { OrchestratorAlerts1796020200000 } from './1796020200000-orchestrator-alerts';
 import { ClaimIndexes1796030000000 } from './1796030000000-claim-indexes';
+import { OutboxStatus1765500000000 } from './1765500000000-outbox-status';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   MetricsCost1796020100000,
   OrchestratorAlerts1796020200000,
   ClaimIndexes1796030000000,
+  OutboxStatus1765500000000,
 ];
