@@ -118,6 +118,13 @@ export const ENV_SCHEMA = {
     default: '30000',
     parse: integer(0, 3600000),
   },
+  DATABASE_LOCK_TIMEOUT_MS: {
+    description:
+      'PostgreSQL gives up on a statement waiting this long for a lock (a table locked elsewhere), freeing its connection; 0 = only DATABASE_STATEMENT_TIMEOUT_MS',
+    accepted: 'an integer from 0 to 3600000',
+    default: '10000',
+    parse: integer(0, 3600000),
+  },
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: {
     description:
       'PostgreSQL ends a session that sits idle inside an open transaction for this long, releasing its locks',

@@ -48,6 +48,7 @@ export class ControlDatabase implements OnApplicationShutdown {
       },
       {
         statementTimeoutMs: CONTROL_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: CONTROL_STATEMENT_TIMEOUT_MS,
         acquireTimeoutMs: CONTROL_ACQUIRE_TIMEOUT_MS,
       },
     );

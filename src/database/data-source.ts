@@ -9,6 +9,8 @@ import { createSerialPgliteDriver } from './serial-pglite-driver';
 export interface DatabaseLimits {
   /** server side: a statement (lock waits included) is cancelled after this; 0 = never */
   statementTimeoutMs: number;
+  /** server side: a statement waiting for a lock gives up after this; 0 = never */
+  lockTimeoutMs: number;
   /** server side: a session idle inside a transaction is ended, releasing its locks; 0 = never */
   idleInTransactionTimeoutMs: number;
   /** client side: longest a query waits for a pooled connection (or a new one) */
@@ -17,6 +19,7 @@ export interface DatabaseLimits {
 
 export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
   statementTimeoutMs: 30_000,
+  lockTimeoutMs: 10_000,
   idleInTransactionTimeoutMs: 60_000,
   acquireTimeoutMs: 5000,
 };
@@ -27,6 +30,7 @@ type DatabaseEnv = Pick<Env, 'DATABASE_URL' | 'DATA_DIR'> &
       Env,
       | 'DATABASE_POOL_SIZE'
       | 'DATABASE_STATEMENT_TIMEOUT_MS'
+      | 'DATABASE_LOCK_TIMEOUT_MS'
       | 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS'
       | 'DATABASE_ACQUIRE_TIMEOUT_MS'
     >
@@ -40,6 +44,7 @@ export function databaseLimits(
   return {
     statementTimeoutMs:
       env.DATABASE_STATEMENT_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.statementTimeoutMs,
+    lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.lockTimeoutMs,
     idleInTransactionTimeoutMs:
       env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS ??
       DEFAULT_DATABASE_LIMITS.idleInTransactionTimeoutMs,
@@ -57,6 +62,7 @@ export function pgSessionOptions(limits: DatabaseLimits): Record<string, number>
     connectionTimeoutMillis: limits.acquireTimeoutMs,
     // pg drops a zero, which is PostgreSQL's "never" anyway
     statement_timeout: limits.statementTimeoutMs,
+    lock_timeout: limits.lockTimeoutMs,
     idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
   };
 }

@@ -16,6 +16,7 @@ import { DatabaseProbe } from './database.probe';
           DATA_DIR: config.get('DATA_DIR'),
           DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE'),
           DATABASE_STATEMENT_TIMEOUT_MS: config.get('DATABASE_STATEMENT_TIMEOUT_MS'),
+          DATABASE_LOCK_TIMEOUT_MS: config.get('DATABASE_LOCK_TIMEOUT_MS'),
           DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: config.get(
             'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
           ),
