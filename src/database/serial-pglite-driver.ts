@@ -5,10 +5,11 @@ import { PGliteDriver } from 'typeorm-pglite';
 
 /**
  * The embedded database holds every tenant's run history: readable by this user only.
- * PGlite creates its files through Node with mode 0666 minus the umask (PostgreSQL's own
- * 0600 is lost on the way), and keeps creating them (new relations, WAL) for as long as
- * it runs, so the process umask is narrowed for good, not around the open. Files left by
- * an earlier version are tightened at start. Folders above DATA_DIR that already exist
+ * PGlite unpacks a fresh database with its files set to 0666 explicitly, so the tree is
+ * tightened once the database is open (and at start, for files an earlier version left).
+ * The files it creates later (new relations, WAL segments) are created with the mode
+ * PostgreSQL asks for, minus the umask; the process umask is narrowed for good, since
+ * they keep coming for as long as it runs. Folders above DATA_DIR that already exist
  * are the operator's and are left alone.
  */
 export function restrictEmbeddedDataDir(dataDir: string): void {
@@ -19,7 +20,7 @@ export function restrictEmbeddedDataDir(dataDir: string): void {
   tighten(dataDir);
 }
 
-function tighten(dir: string): void {
+export function tighten(dir: string): void {
   chmodSync(dir, 0o700);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -42,6 +43,7 @@ export function createSerialPgliteDriver(dataDir: string): unknown {
 
   class SerialPool extends BasePool {
     private tail: Promise<void> = Promise.resolve();
+    private tightened = false;
 
     override async connect(
       callback: Parameters<InstanceType<typeof BasePool>['connect']>[0],
@@ -52,14 +54,19 @@ export function createSerialPgliteDriver(dataDir: string): unknown {
       this.tail = previous.then(() => held);
       await previous;
       let released = false;
-      await super.connect((err, client) =>
+      await super.connect((err, client) => {
+        // the first connection opens (and, on a fresh folder, unpacks) the database
+        if (!err && !this.tightened) {
+          this.tightened = true;
+          tighten(dataDir);
+        }
         callback(err, client, () => {
           if (!released) {
             released = true;
             release();
           }
-        }),
-      );
+        });
+      });
     }
   }
   return { ...base, Pool: SerialPool };
