@@ -125,7 +125,7 @@ export const ENV_SCHEMA = {
     default: '10000',
     parse: integer(0, 3600000),
   },
-  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: {
+  DATABASE_IDLE_TX_TIMEOUT_MS: {
     description:
       'PostgreSQL ends a session that sits idle inside an open transaction for this long, releasing its locks',
     accepted: 'an integer from 0 to 3600000',

@@ -42,9 +42,7 @@ export class ControlDatabase implements OnApplicationShutdown {
       {
         DATABASE_URL: url,
         DATA_DIR: config.get('DATA_DIR'),
-        DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: config.get(
-          'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
-        ),
+        DATABASE_IDLE_TX_TIMEOUT_MS: config.get('DATABASE_IDLE_TX_TIMEOUT_MS'),
       },
       {
         statementTimeoutMs: CONTROL_STATEMENT_TIMEOUT_MS,

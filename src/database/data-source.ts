@@ -31,7 +31,7 @@ type DatabaseEnv = Pick<Env, 'DATABASE_URL' | 'DATA_DIR'> &
       | 'DATABASE_POOL_SIZE'
       | 'DATABASE_STATEMENT_TIMEOUT_MS'
       | 'DATABASE_LOCK_TIMEOUT_MS'
-      | 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS'
+      | 'DATABASE_IDLE_TX_TIMEOUT_MS'
       | 'DATABASE_ACQUIRE_TIMEOUT_MS'
     >
   >;
@@ -46,8 +46,7 @@ export function databaseLimits(
       env.DATABASE_STATEMENT_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.statementTimeoutMs,
     lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.lockTimeoutMs,
     idleInTransactionTimeoutMs:
-      env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS ??
-      DEFAULT_DATABASE_LIMITS.idleInTransactionTimeoutMs,
+      env.DATABASE_IDLE_TX_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.idleInTransactionTimeoutMs,
     acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS ?? DEFAULT_DATABASE_LIMITS.acquireTimeoutMs,
     ...overrides,
   };

@@ -17,9 +17,7 @@ import { DatabaseProbe } from './database.probe';
           DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE'),
           DATABASE_STATEMENT_TIMEOUT_MS: config.get('DATABASE_STATEMENT_TIMEOUT_MS'),
           DATABASE_LOCK_TIMEOUT_MS: config.get('DATABASE_LOCK_TIMEOUT_MS'),
-          DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: config.get(
-            'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
-          ),
+          DATABASE_IDLE_TX_TIMEOUT_MS: config.get('DATABASE_IDLE_TX_TIMEOUT_MS'),
           DATABASE_ACQUIRE_TIMEOUT_MS: config.get('DATABASE_ACQUIRE_TIMEOUT_MS'),
         }),
         migrationsRun: config.get('RUN_MIGRATIONS'),
