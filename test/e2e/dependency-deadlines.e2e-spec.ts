@@ -196,6 +196,7 @@ describeWith(
           expect(ready.status).toBe(503);
           expect(ready.body.error.redis).toEqual(expect.objectContaining({ status: 'down' }));
           expect(ms).toBeLessThan(READY_DEADLINE_MS);
+          process.stdout.write(`blackholed Redis: readiness 503 in ${ms} ms\n`);
         }
         for (const path of [`${API}/workflows`, `${API}/executions`, `${API}/leader`]) {
           const answer = await timedGet(service, path);
