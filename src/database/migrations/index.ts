@@ -1,5 +1,6 @@
 import { InitialSchema1764460800000 } from './1764460800000-initial-schema';
 import { OperatorCommands1765100000000 } from './1765100000000-operator-commands';
+import { OutboxStatus1765500000000 } from './1765500000000-outbox-status';
 import { DeliveryTracking1796013900000 } from './1796013900000-delivery-tracking';
 import { ExecutionDeadline1796014000000 } from './1796014000000-execution-deadline';
 import { AuditLog1796020000000 } from './1796020000000-audit-log';
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   InitialSchema1764460800000,
   OperatorCommands1765100000000,
   ExecutionTenantTimezone1765200000000,
+  OutboxStatus1765500000000,
   DeliveryTracking1796013900000,
   ExecutionDeadline1796014000000,
   AuditLog1796020000000,
