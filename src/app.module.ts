@@ -6,6 +6,7 @@ import { ClientsModule } from './clients/clients.module';
 import { AuditModule } from './auth/audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/time/clock';
+import { redactRequest } from './common/logging/redact';
 import { RedisModule } from './common/redis/redis.module';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.schema';
@@ -44,8 +45,11 @@ export class AppModule {
               res.setHeader('X-Request-Id', id);
               return id;
             },
-            autoLogging: { ignore: (req) => QUIET_PATHS.includes(req.url ?? '') },
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            autoLogging: {
+              ignore: (req) => QUIET_PATHS.includes((req.url ?? '').split('?')[0]),
+            },
+            // every line logged during a request carries it through this serializer
+            serializers: { req: redactRequest },
           },
         }),
         PrometheusModule.register({

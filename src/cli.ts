@@ -46,7 +46,10 @@ class StderrLogger extends ConsoleLogger {
 
 async function migrate(showOnly: boolean): Promise<number> {
   const env = loadEnvOrExit();
-  const dataSource = new DataSource(buildDataSourceOptions(env));
+  // a migration may rewrite a large table: no statement timeout, unlike the service's work
+  const dataSource = new DataSource(
+    buildDataSourceOptions(env, { limits: { statementTimeoutMs: 0, lockTimeoutMs: 0 } }),
+  );
   const started = Date.now();
   await dataSource.initialize();
   try {

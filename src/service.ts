@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
@@ -38,6 +39,12 @@ export function loadEnvOrExit(source: NodeJS.ProcessEnv = process.env): Env {
  * exit 0; if that takes longer than SHUTDOWN_TIMEOUT_SECONDS, exit 1 anyway so the
  * orchestrator of the pod never waits on us. Nest's own enableShutdownHooks re-raises the
  * signal, which ends the process with 143 rather than 0.
+ *
+ * Readiness turns 503 at once (the health controller's destroy hook). Keep-alive clients
+ * are let go without cutting a response: every answer from now on carries
+ * `Connection: close`, and once the listener is closed idle sockets are closed as they go
+ * idle. Without this, a client (a load balancer) that polls over one kept-alive socket
+ * keeps the HTTP server open until the timeout.
  */
 export function exitOnSignals(app: INestApplication, timeoutSeconds: number): void {
   let closing = false;
@@ -51,6 +58,7 @@ export function exitOnSignals(app: INestApplication, timeoutSeconds: number): vo
       process.exit(1);
     }, timeoutSeconds * 1000);
     timer.unref();
+    releaseKeepAliveClients(app.getHttpServer() as Server);
     app
       .close()
       .then(() => process.exit(0))
@@ -61,4 +69,22 @@ export function exitOnSignals(app: INestApplication, timeoutSeconds: number): vo
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+}
+
+const IDLE_SWEEP_MS = 25;
+
+/** Ends keep-alive connections after their in-flight response, never during it. */
+export function releaseKeepAliveClients(server: Server): void {
+  // before Express sees the request, so the header is there whatever the handler does
+  server.prependListener('request', (_req, res) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  });
+  server.closeIdleConnections();
+  // server.close() closes the sockets idle at that instant; one that was busy then goes
+  // idle later (its response predated the signal) and would otherwise stay open
+  const sweeper = setInterval(() => {
+    if (!server.listening) server.closeIdleConnections();
+  }, IDLE_SWEEP_MS);
+  sweeper.unref();
+  server.once('close', () => clearInterval(sweeper));
 }

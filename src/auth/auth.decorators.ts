@@ -13,7 +13,7 @@ export const AUTH_ACCESS_METADATA = 'orchestrator:auth-access';
 /** Who may call a handler; the handler's own decorator wins over its controller's. */
 export type Access =
   | { kind: 'public' }
-  /** open unless METRICS_REQUIRE_AUTH, then viewer */
+  /** viewer when METRICS_REQUIRE_AUTH (default: NODE_ENV=production), else open */
   | { kind: 'metrics' }
   | { kind: 'role'; role: Role };
 
@@ -34,7 +34,7 @@ export const Public = () =>
     ApiExtension('x-auth', 'public'),
   );
 
-/** The Prometheus exposition: open by default, viewer when METRICS_REQUIRE_AUTH=true. */
+/** The Prometheus exposition: viewer in production (METRICS_REQUIRE_AUTH), open elsewhere. */
 export const MetricsAccess = () =>
   applyDecorators(
     SetMetadata(AUTH_ACCESS_METADATA, { kind: 'metrics' } satisfies Access),

@@ -35,7 +35,10 @@ export class AuthGuard implements CanActivate {
     private readonly clock: Clock,
     config: AppConfig,
   ) {
-    this.metricsNeedAuth = config.get('METRICS_REQUIRE_AUTH');
+    // a production exposition names workflows, tenants' counts and error rates: closed
+    // unless the operator opens it explicitly (METRICS_REQUIRE_AUTH=false)
+    this.metricsNeedAuth =
+      config.get('METRICS_REQUIRE_AUTH') ?? config.get('NODE_ENV') === 'production';
   }
 
   canActivate(context: ExecutionContext): boolean {

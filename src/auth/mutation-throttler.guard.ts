@@ -26,9 +26,15 @@ export class MutationThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override async throwThrottlingException(
-    _context: ExecutionContext,
+    context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
+    // the library names its header after the throttler ("Retry-After-mutations"), which no
+    // client reads; the standard one says when to come back
+    context
+      .switchToHttp()
+      .getResponse<{ setHeader(name: string, value: string): void }>()
+      .setHeader('Retry-After', String(Math.max(1, detail.timeToBlockExpire)));
     throw new AuthError(
       AuthErrorCode.RateLimited,
       `more than ${detail.limit} changes in ${Math.round(detail.ttl / 1000)} s; retry in ${detail.timeToBlockExpire} s`,

@@ -24,7 +24,7 @@ export function describeSecurity(document: OpenAPIObject): OpenAPIObject {
         op.security = [{}, { [BEARER_SCHEME]: [] }];
         op.description = appendLine(
           op.description,
-          'Open unless METRICS_REQUIRE_AUTH=true, then needs the **viewer** role.',
+          'Needs the **viewer** role when METRICS_REQUIRE_AUTH=true, or when it is unset and NODE_ENV=production; open otherwise.',
         );
         continue;
       }

@@ -1,13 +1,20 @@
 import { BadRequestException, CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { problemsOfValues } from 'src/common/validation/input-boundary';
 
 interface HttpRequest {
+  params?: Record<string, unknown>;
   query?: Record<string, unknown>;
   body?: unknown;
 }
 
 /**
+ * Path and query parameters, once routed so each can be named: no control characters (a
+ * NUL reached PostgreSQL as "invalid byte sequence" and answered 500) and no query key
+ * naming a prototype property. The body was checked the same way before it was parsed
+ * (src/auth/http-hardening.ts).
+ *
  * "Bad input is refused whole" (ARCHITECTURE.md guarantee 8) for what class-validator never
  * sees: a query string sent to a route that reads none, or a body sent to a route that
  * takes none (enable, disable, retry). Both would otherwise be ignored silently, and a
@@ -21,6 +28,13 @@ export class StrictInputGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<HttpRequest>();
+    const problems = [
+      ...problemsOfValues(req.params ?? {}, 'path'),
+      ...problemsOfValues(req.query ?? {}, 'query'),
+    ];
+    if (problems.length > 0) {
+      throw refuse(problems, problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+    }
     const shape = this.shapeOf(context);
     const queryKeys = Object.keys(req.query ?? {});
     if (!shape.query && queryKeys.length > 0) {

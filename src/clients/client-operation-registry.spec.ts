@@ -125,6 +125,47 @@ describe(ClientOperationRegistry.name, () => {
     });
   });
 
+  it("dates every dated operation by the engine's business date, not the clock", async () => {
+    const { registry, calls } = build();
+    // the clock says 2025-11-27 in Madrid; a backfill works on 2025-11-03
+    const c = ctx({
+      tenant: { id: 'tenant-1', timezone: 'Europe/Madrid' },
+      businessDate: '2025-11-03',
+    });
+    for (const op of [
+      'forecasting.generate',
+      'forecasting.validate',
+      'production.generate_schedule',
+      'procurement.calculate_needs',
+      'inventory.project',
+      'notification.daily_summary',
+      'notification.weekly_digest',
+    ])
+      await registry.run(op, c);
+    const dates = Object.fromEntries(
+      calls.map(({ method, args }) => {
+        const opts = args.find(
+          (a) => typeof a === 'object' && a !== null && !('tenant_id' in a) && 'signal' in a,
+        ) as Record<string, unknown>;
+        const body = args.find((a) => typeof a === 'object' && a !== null && 'tenant_id' in a) as
+          Record<string, unknown> | undefined;
+        return [
+          method,
+          opts?.targetDate ?? opts?.startDate ?? opts?.date ?? body?.date ?? body?.week_start,
+        ];
+      }),
+    );
+    expect(dates).toEqual({
+      generate: '2025-11-03',
+      validate: '2025-11-02', // "yesterday" of the business day
+      generateSchedule: '2025-11-03',
+      calculateNeeds: '2025-11-03',
+      project: '2025-11-03',
+      sendDailySummary: '2025-11-03',
+      sendWeeklyDigest: '2025-10-27', // the seven days before it
+    });
+  });
+
   it('retrains the products the evaluation flagged, and skips when there are none', async () => {
     const { registry, calls } = build();
     const flagged = {

@@ -116,13 +116,15 @@ export class ClientOperationRegistry extends OperationRegistry {
           await forecasting.generate(ctx.tenant.id, {
             ...callOptions(ctx),
             daysAhead: forecastDays(ctx),
+            targetDate: this.businessDate(ctx),
           }),
         ),
       'forecasting.validate': async (ctx) =>
         compactValidation(
           await forecasting.validate(ctx.tenant.id, ctx.runId, {
             ...callOptions(ctx),
-            date: dateParam(ctx, 'date'),
+            // "yesterday" is the day before the business date, not before today
+            date: dateParam(ctx, 'date') ?? shiftDate(this.businessDate(ctx), -1),
           }),
         ),
       'forecasting.evaluate_and_retrain': async (ctx) =>
@@ -134,12 +136,18 @@ export class ClientOperationRegistry extends OperationRegistry {
           ),
         ),
       'production.generate_schedule': async (ctx) =>
-        asResult(await production.generateSchedule(ctx.tenant.id, callOptions(ctx))),
+        asResult(
+          await production.generateSchedule(ctx.tenant.id, {
+            ...callOptions(ctx),
+            targetDate: this.businessDate(ctx),
+          }),
+        ),
       'procurement.calculate_needs': async (ctx) =>
         asResult(
           await procurement.calculateNeeds(ctx.tenant.id, {
             ...callOptions(ctx),
             daysAhead: planningDays(ctx),
+            targetDate: this.businessDate(ctx),
           }),
         ),
       'inventory.project': async (ctx) =>
@@ -147,10 +155,11 @@ export class ClientOperationRegistry extends OperationRegistry {
           await inventory.project(ctx.tenant.id, {
             ...callOptions(ctx),
             daysAhead: planningDays(ctx),
+            startDate: this.businessDate(ctx),
           }),
         ),
       'notification.daily_summary': async (ctx) => {
-        const date = this.localDate(ctx);
+        const date = this.businessDate(ctx);
         return asResult(
           await notification.sendDailySummary(
             {
@@ -164,7 +173,8 @@ export class ClientOperationRegistry extends OperationRegistry {
         );
       },
       'notification.weekly_digest': async (ctx) => {
-        const weekStart = dateParam(ctx, 'week_start');
+        // the digest covers the seven days before the business date (a Monday slot: last week)
+        const weekStart = dateParam(ctx, 'week_start') ?? shiftDate(this.businessDate(ctx), -7);
         return asResult(
           await notification.sendWeeklyDigest(
             {
@@ -293,8 +303,13 @@ export class ClientOperationRegistry extends OperationRegistry {
     return problems;
   }
 
-  /** The tenant's local date, when the engine told us its timezone. */
-  private localDate(ctx: OperationContext): string | undefined {
+  /**
+   * The day the work is for: the engine's business date (the slot's local date in the
+   * tenant's timezone); for a caller outside the engine, today in the tenant's timezone
+   * when known; else none, and the service applies its own default.
+   */
+  private businessDate(ctx: OperationContext): string | undefined {
+    if (ctx.businessDate) return ctx.businessDate;
     const zone = ctx.tenant.timezone;
     if (!zone) return undefined;
     const date = DateTime.fromJSDate(this.clock.now()).setZone(zone);
@@ -314,6 +329,12 @@ export function callOptions(ctx: OperationContext): CallOptions {
 }
 
 const asResult = (value: object): OperationResult => value as OperationResult;
+
+/** A YYYY-MM-DD date moved by whole calendar days (no timezone: dates, not instants). */
+export function shiftDate(date: string | undefined, days: number): string | undefined {
+  if (!date) return undefined;
+  return DateTime.fromISO(date, { zone: 'utc' }).plus({ days }).toISODate() ?? undefined;
+}
 
 const invalid = (ctx: OperationContext, message: string) =>
   new ClientsError(ClientsErrorCode.INVALID_PARAMS, `step ${ctx.stepName}: ${message}`);

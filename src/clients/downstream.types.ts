@@ -135,6 +135,8 @@ export interface PurchaseOrder {
 export interface InventoryProjectionResult {
   tenant_id: string;
   projection_id: string;
+  /** the first projected day (the request's start_date, or today) */
+  start_date?: string;
   days_ahead: number;
   items_projected: number;
   stockout_risks: Array<{

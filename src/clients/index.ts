@@ -18,5 +18,6 @@ export { TrainingClient } from './training/training.client';
 export { AlertProcessorClient } from './alert-processor/alert-processor.client';
 export { UpstreamError, UpstreamErrorCode } from './http/upstream.error';
 export { ClientsError, ClientsErrorCode } from './clients.errors';
+export { isRetryableFailure } from './retryable';
 export type { CallOptions, ServiceName } from './services';
 export type * from './downstream.types';

@@ -29,8 +29,20 @@ export interface OperationContext {
   previousResults: Record<string, unknown>;
   /** aborts in-flight calls: workflow deadline, shutdown, cancellation */
   signal: AbortSignal;
-  /** stable across retries and resumes of the same logical call: `${executionId}:${stepName}` */
+  /**
+   * the same for every attempt at this step of this tenant for this slot: engine
+   * retries, manual retries, backfills of the slot and resumed leases (see
+   * src/executions/runner/step-key.ts), so work done once is answered from the
+   * downstream's cache
+   */
   idempotencyKey: string;
+  /** the run's slot (`scheduled_for`): the instant the work is for, not when it runs */
+  scheduledFor?: Date;
+  /**
+   * the slot's local date in the tenant's timezone (YYYY-MM-DD): the business day every
+   * dated operation works on, so a backfill or catch-up does that day's work
+   */
+  businessDate?: string;
   /** per-attempt timeout override from the step definition (seconds) */
   timeoutSeconds?: number;
   /** attempt count override from the step definition (the HTTP core's retries) */

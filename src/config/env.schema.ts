@@ -104,6 +104,54 @@ export const ENV_SCHEMA = {
     accepted: 'an amqp:// or amqps:// URL',
     parse: isUrlWith(['amqp:', 'amqps:']),
   },
+  DATABASE_POOL_SIZE: {
+    description:
+      'Connections the service keeps to PostgreSQL for its work (health and the leader heartbeat have two more of their own)',
+    accepted: 'an integer from 2 to 500',
+    default: '20',
+    parse: integer(2, 500),
+  },
+  DATABASE_STATEMENT_TIMEOUT_MS: {
+    description:
+      'PostgreSQL cancels a statement (waiting on a lock included) after this; 0 = never (not advised)',
+    accepted: 'an integer from 0 to 3600000',
+    default: '30000',
+    parse: integer(0, 3600000),
+  },
+  DATABASE_LOCK_TIMEOUT_MS: {
+    description:
+      'PostgreSQL gives up on a statement waiting this long for a lock (a table locked elsewhere), freeing its connection; 0 = only DATABASE_STATEMENT_TIMEOUT_MS',
+    accepted: 'an integer from 0 to 3600000',
+    default: '10000',
+    parse: integer(0, 3600000),
+  },
+  DATABASE_IDLE_TX_TIMEOUT_MS: {
+    description:
+      'PostgreSQL ends a session that sits idle inside an open transaction for this long, releasing its locks',
+    accepted: 'an integer from 0 to 3600000',
+    default: '60000',
+    parse: integer(0, 3600000),
+  },
+  DATABASE_ACQUIRE_TIMEOUT_MS: {
+    description:
+      'Longest a query waits for a free pooled PostgreSQL connection (or a new one to open) before it fails',
+    accepted: 'an integer from 100 to 600000',
+    default: '5000',
+    parse: integer(100, 600000),
+  },
+  REDIS_COMMAND_TIMEOUT_MS: {
+    description:
+      'A Redis command not answered within this fails (cache and health); the leader lock derives its own from the TTL',
+    accepted: 'an integer from 50 to 60000',
+    default: '1000',
+    parse: integer(50, 60000),
+  },
+  REDIS_CONNECT_TIMEOUT_MS: {
+    description: 'Longest a Redis connection attempt may take before it is retried',
+    accepted: 'an integer from 100 to 60000',
+    default: '2000',
+    parse: integer(100, 60000),
+  },
   DAILY_WORKFLOW_CRON: {
     description: 'Schedule of daily_operations',
     accepted: 'a five-field cron expression such as "0 8 * * *"',
@@ -261,9 +309,9 @@ export const ENV_SCHEMA = {
     parse: integer(0, 300),
   },
   METRICS_REQUIRE_AUTH: {
-    description: 'GET /metrics (Prometheus) needs a viewer token',
+    description:
+      'GET /metrics (Prometheus) needs a viewer token; unset = required when NODE_ENV=production, open otherwise',
     accepted: 'true or false',
-    default: 'false',
     parse: boolean,
   },
   SWAGGER_ENABLED: {

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from 'src/config/app-config.service';
 import { buildDataSourceOptions } from './data-source';
+import { ControlDatabase } from './control-database';
 import { DatabaseProbe } from './database.probe';
 
 @Global()
@@ -13,6 +14,11 @@ import { DatabaseProbe } from './database.probe';
         ...buildDataSourceOptions({
           DATABASE_URL: config.get('DATABASE_URL'),
           DATA_DIR: config.get('DATA_DIR'),
+          DATABASE_POOL_SIZE: config.get('DATABASE_POOL_SIZE'),
+          DATABASE_STATEMENT_TIMEOUT_MS: config.get('DATABASE_STATEMENT_TIMEOUT_MS'),
+          DATABASE_LOCK_TIMEOUT_MS: config.get('DATABASE_LOCK_TIMEOUT_MS'),
+          DATABASE_IDLE_TX_TIMEOUT_MS: config.get('DATABASE_IDLE_TX_TIMEOUT_MS'),
+          DATABASE_ACQUIRE_TIMEOUT_MS: config.get('DATABASE_ACQUIRE_TIMEOUT_MS'),
         }),
         migrationsRun: config.get('RUN_MIGRATIONS'),
         // fail fast at boot instead of TypeORM's default of retrying for half a minute
@@ -21,7 +27,7 @@ import { DatabaseProbe } from './database.probe';
       }),
     }),
   ],
-  providers: [DatabaseProbe],
-  exports: [DatabaseProbe],
+  providers: [ControlDatabase, DatabaseProbe],
+  exports: [ControlDatabase, DatabaseProbe],
 })
 export class DatabaseModule {}

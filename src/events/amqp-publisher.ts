@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { AmqpConnection } from './amqp-connection';
 import { OUTBOX_EXCHANGES } from './event-contracts';
 
@@ -14,9 +14,21 @@ export interface OutgoingEvent {
 }
 
 /**
+ * What the broker did with a confirmed publish: routed to at least one queue, or returned
+ * (basic.return) because no queue is bound for the routing key.
+ */
+export type PublishOutcome = { routed: true } | { routed: false; reason: string };
+
+/**
  * Publishes outbox events on one confirm channel. A publish resolves only once the broker
  * confirmed it (it then owns the message: durable exchange, persistent message) and
  * rejects on a nack or after the timeout, so the caller can tell sent from not sent.
+ *
+ * Every publish is `mandatory`: a confirm alone only says the exchange took the message,
+ * and a topic exchange with no matching binding drops it. The broker sends the
+ * basic.return before the basic.ack of the same message on the same channel, so by the
+ * time the confirm resolves, a returned message has been noted and the publish answers
+ * "not routed".
  */
 @Injectable()
 export class AmqpPublisher {
@@ -24,6 +36,8 @@ export class AmqpPublisher {
   private channel: ChannelWrapper | null = null;
   private ready = false;
   private readonly readyListeners = new Set<() => void>();
+  /** messageId -> why the broker returned it, between the return and the confirm */
+  private readonly returned = new Map<string, string>();
 
   constructor(@Inject(AmqpConnection) private readonly connection: AmqpConnection) {
     connection.manager?.on('disconnect', () => (this.ready = false));
@@ -46,6 +60,7 @@ export class AmqpPublisher {
         for (const exchange of OUTBOX_EXCHANGES) {
           await channel.assertExchange(exchange, 'topic', { durable: true });
         }
+        channel.on('return', (message: ConsumeMessage) => this.noteReturned(message));
       },
     });
     this.channel.on('connect', () => {
@@ -78,14 +93,39 @@ export class AmqpPublisher {
     });
   }
 
-  async publish(event: OutgoingEvent): Promise<void> {
+  async publish(event: OutgoingEvent): Promise<PublishOutcome> {
     if (!this.channel) throw new Error('outbox channel not open');
-    await this.channel.publish(
+    try {
+      await this.send(this.channel, event);
+      const reason = this.returned.get(event.eventId);
+      return reason === undefined ? { routed: true } : { routed: false, reason };
+    } finally {
+      this.returned.delete(event.eventId);
+    }
+  }
+
+  private noteReturned(message: ConsumeMessage): void {
+    const id = message.properties.messageId as string | undefined;
+    if (!id) return;
+    const { replyCode, replyText } = message.fields as unknown as {
+      replyCode?: number;
+      replyText?: string;
+    };
+    this.returned.set(
+      id,
+      `returned by RabbitMQ (${replyCode ?? '?'} ${replyText ?? 'unroutable'}): no queue bound to ` +
+        `exchange "${message.fields.exchange}" for routing key "${message.fields.routingKey}"`,
+    );
+  }
+
+  private async send(channel: ChannelWrapper, event: OutgoingEvent): Promise<void> {
+    await channel.publish(
       event.exchange,
       event.routingKey,
       Buffer.from(JSON.stringify(event.payload)),
       {
         persistent: true,
+        mandatory: true,
         contentType: 'application/json',
         contentEncoding: 'utf-8',
         messageId: event.eventId,

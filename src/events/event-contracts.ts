@@ -20,7 +20,12 @@ export const OUTBOX_EXCHANGES: readonly string[] = [
   SUPPLY_CHAIN_ALERTS_EXCHANGE,
 ];
 
-/** The specification's payloads, plus event_id for consumer deduplication. */
+/**
+ * The specification's payloads, plus event_id for consumer deduplication. A run is
+ * `completed` (workflow_completed, `steps_failed` counted) when at least one tenant
+ * completed, even if others failed; `failed` (workflow_failed) when every tenant failed or
+ * the run could not start.
+ */
 export interface WorkflowCompletedEvent {
   event_id: string;
   event_type: 'orchestrator_workflow_completed';
@@ -28,7 +33,11 @@ export interface WorkflowCompletedEvent {
   execution_id: string;
   tenants_processed: number;
   steps_completed: number;
+  /** steps that failed in the run's tenants: > 0 when some tenants failed (the seed's meaning) */
   steps_failed: number;
+  /** additions: tenants whose work did not complete (failed or cancelled) and that did */
+  tenants_failed: number;
+  tenants_succeeded: number;
   duration_seconds: number;
   timestamp: string;
 }

@@ -1,4 +1,4 @@
-import { outboxRetryDelayMs } from './outbox-backoff';
+import { outboxRetryDelayMs, unroutableRetryDelayMs } from './outbox-backoff';
 
 describe('outboxRetryDelayMs', () => {
   it.each([
@@ -22,5 +22,18 @@ describe('outboxRetryDelayMs', () => {
   it('treats zero or negative attempts as the first', () => {
     expect(outboxRetryDelayMs(0)).toBe(1000);
     expect(outboxRetryDelayMs(-3)).toBe(1000);
+  });
+});
+
+describe('unroutableRetryDelayMs', () => {
+  it.each([
+    [1, 0, 0],
+    [1, 0.5, 1000],
+    [1, 0.999, 1998],
+    [3, 0.5, 4000],
+    [10, 0.5, 30000],
+    [10, 0.999, 59940],
+  ])('after %i returns with a draw of %f waits %i ms', (attempts, draw, expected) => {
+    expect(unroutableRetryDelayMs(attempts, undefined, () => draw)).toBe(expected);
   });
 });

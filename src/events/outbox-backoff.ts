@@ -18,3 +18,20 @@ export function outboxRetryDelayMs(
   const exponent = Math.max(0, Math.min(failedAttempts - 1, 30));
   return Math.min(backoff.maxMs, backoff.baseMs * 2 ** exponent);
 }
+
+/**
+ * An event the broker returned (no queue bound) waits for a binding, which an operator or
+ * a consumer's deployment adds at a time of its own; every replica retries such events.
+ * Longer than a broker outage and spread with full jitter, so they do not come back in
+ * lockstep from every replica.
+ */
+export const DEFAULT_UNROUTABLE_BACKOFF: OutboxBackoff = { baseMs: 2000, maxMs: 60_000 };
+
+/** Full jitter over the capped exponential delay: uniform in [0, delay]; random in [0, 1). */
+export function unroutableRetryDelayMs(
+  failedAttempts: number,
+  backoff = DEFAULT_UNROUTABLE_BACKOFF,
+  random: () => number = Math.random,
+): number {
+  return Math.round(random() * outboxRetryDelayMs(failedAttempts, backoff));
+}

@@ -14,6 +14,7 @@ type Labels = 'exchange' | 'routing_key';
 export class OutboxMetrics {
   readonly published: Counter<Labels>;
   readonly publishFailures: Counter<Labels>;
+  readonly unroutable: Counter<Labels>;
   private backlogSource: (() => Promise<OutboxBacklog>) | null = null;
   private lastBacklog: OutboxBacklog = { unsent: 0, oldestAgeSeconds: 0 };
   private backlogInFlight: Promise<OutboxBacklog> | null = null;
@@ -37,6 +38,17 @@ export class OutboxMetrics {
         new Counter({
           name: 'orchestrator_outbox_publish_failures_total',
           help: 'Outbox publish attempts that failed (the event stays in the outbox and is retried)',
+          labelNames: ['exchange', 'routing_key'],
+          registers: [registry],
+        }),
+    );
+    this.unroutable = getOrCreateMetric(
+      registry,
+      'orchestrator_outbox_unroutable_total',
+      () =>
+        new Counter({
+          name: 'orchestrator_outbox_unroutable_total',
+          help: 'Outbox publishes the broker returned because no queue is bound for the routing key (the event stays in the outbox and is retried)',
           labelNames: ['exchange', 'routing_key'],
           registers: [registry],
         }),

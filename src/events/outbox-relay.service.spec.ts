@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { SystemClock } from 'src/common/time/clock';
-import { AmqpPublisher, OutgoingEvent } from './amqp-publisher';
+import { AmqpPublisher, OutgoingEvent, PublishOutcome } from './amqp-publisher';
 import { OutboxMetrics } from './outbox-metrics';
 import { OutboxRelayOptions, OutboxRelayService } from './outbox-relay.service';
 import { ClaimedOutboxRow, OutboxFailure, OutboxRepository } from './outbox.repository';
@@ -9,6 +9,7 @@ import { OutboxSignal } from './outbox-signal';
 
 interface Row extends ClaimedOutboxRow {
   sent: boolean;
+  status: 'pending' | 'sent' | 'unroutable';
   availableAt: number;
   lastError: string | null;
 }
@@ -30,6 +31,7 @@ class FakeOutboxRepository {
         attempts: 0,
         createdAt: new Date(),
         sent: false,
+        status: 'pending',
         availableAt: 0,
         lastError: null,
       });
@@ -50,15 +52,28 @@ class FakeOutboxRepository {
   }
 
   async markSent(ids: string[]): Promise<number> {
-    for (const r of this.rows) if (ids.includes(r.id)) r.sent = true;
+    for (const r of this.rows)
+      if (ids.includes(r.id)) {
+        r.sent = true;
+        r.status = 'sent';
+      }
     return ids.length;
   }
 
   async markFailed(failures: OutboxFailure[]): Promise<number> {
+    return this.record(failures, 'pending');
+  }
+
+  async markUnroutable(failures: OutboxFailure[]): Promise<number> {
+    return this.record(failures, 'unroutable');
+  }
+
+  private record(failures: OutboxFailure[], status: Row['status']): number {
     for (const f of failures) {
       const r = this.rows.find((x) => x.id === f.id)!;
       r.attempts++;
       r.lastError = f.error;
+      r.status = status;
       r.availableAt = Date.now() + f.delayMs;
     }
     return failures.length;
@@ -79,6 +94,8 @@ class FakePublisher {
   ready = true;
   published: OutgoingEvent[] = [];
   refuse = new Set<string>();
+  /** event ids the broker returns: confirmed, but no queue bound */
+  unbound = new Set<string>();
   hang = false;
   private readonly hanging: (() => void)[] = [];
 
@@ -89,12 +106,14 @@ class FakePublisher {
   async waitUntilReady(): Promise<boolean> {
     return this.ready;
   }
-  async publish(event: OutgoingEvent): Promise<void> {
+  async publish(event: OutgoingEvent): Promise<PublishOutcome> {
     if (this.hang) {
       await new Promise<void>((_, reject) => this.hanging.push(() => reject(new Error('timeout'))));
     }
     if (this.refuse.has(event.eventId)) throw new Error('nacked');
+    if (this.unbound.has(event.eventId)) return { routed: false, reason: 'returned: NO_ROUTE' };
     this.published.push(event);
+    return { routed: true };
   }
   timeOutHanging(): void {
     this.hanging.splice(0).forEach((fail) => fail());
@@ -151,7 +170,7 @@ describe(OutboxRelayService.name, () => {
 
       const result = await relay.relayBatch();
 
-      expect(result).toEqual({ claimed: 3, published: 2, failed: 1 });
+      expect(result).toEqual({ claimed: 3, published: 2, failed: 1, unroutable: 0 });
       expect(repository.rows.map((r) => r.sent)).toEqual([true, false, true]);
       const failed = repository.rows[1];
       expect(failed).toEqual(expect.objectContaining({ attempts: 1, lastError: 'nacked' }));
@@ -183,7 +202,7 @@ describe(OutboxRelayService.name, () => {
 
       const result = await relay.relayBatch();
 
-      expect(result).toEqual({ claimed: 2, published: 1, failed: 1 });
+      expect(result).toEqual({ claimed: 2, published: 1, failed: 1, unroutable: 0 });
       expect(publisher.published.map((e) => e.exchange)).toEqual(['orchestrator']);
       expect(repository.rows[0]).toEqual(
         expect.objectContaining({
@@ -201,7 +220,7 @@ describe(OutboxRelayService.name, () => {
 
       const result = await relay.relayBatch();
 
-      expect(result).toEqual({ claimed: 2, published: 0, failed: 2 });
+      expect(result).toEqual({ claimed: 2, published: 0, failed: 2, unroutable: 0 });
       expect(publisher.published).toEqual([]);
       expect(repository.rows.map((r) => [r.sent, r.attempts, r.lastError])).toEqual([
         [false, 1, 'RabbitMQ unavailable: not connected'],
@@ -221,6 +240,57 @@ describe(OutboxRelayService.name, () => {
       }
       expect(delays).toEqual([1, 2, 4, 4]);
       expect(repository.rows[0].attempts).toBe(4);
+    });
+
+    it('records an event the broker returned as unroutable, never as sent, and retries it with jitter', async () => {
+      repository.add(2);
+      const returned = repository.rows[0];
+      publisher.unbound.add(returned.id);
+      build({ unroutableBackoff: { baseMs: 2000, maxMs: 60_000 }, random: () => 0.5 });
+
+      const result = await relay.relayBatch();
+
+      expect(result).toEqual({ claimed: 2, published: 1, failed: 0, unroutable: 1 });
+      expect(returned).toEqual(
+        expect.objectContaining({
+          sent: false,
+          status: 'unroutable',
+          attempts: 1,
+          lastError: 'returned: NO_ROUTE',
+        }),
+      );
+      // half of the 2 s first delay: the jitter draw, not the bare exponential
+      expect(returned.availableAt - Date.now()).toBeGreaterThan(900);
+      expect(returned.availableAt - Date.now()).toBeLessThanOrEqual(1000);
+      expect(repository.rows[1].status).toBe('sent');
+    });
+
+    it('delivers a once-unroutable event when it routes on a later attempt', async () => {
+      repository.add(1);
+      const [row] = repository.rows;
+      publisher.unbound.add(row.id);
+      build({ random: () => 0 });
+      await relay.relayBatch();
+      publisher.unbound.clear();
+
+      await relay.relayBatch();
+
+      expect(row).toEqual(expect.objectContaining({ sent: true, status: 'sent', attempts: 1 }));
+      expect(publisher.published.map((e) => e.eventId)).toEqual([row.id]);
+    });
+
+    it('counts unroutable events by exchange and routing key', async () => {
+      repository.add(3);
+      for (const r of repository.rows) publisher.unbound.add(r.id);
+      build();
+      await relay.relayBatch();
+      expect((await metrics.unroutable.get()).values).toEqual([
+        expect.objectContaining({
+          labels: { exchange: 'orchestrator', routing_key: 'orchestrator.workflow_completed' },
+          value: 3,
+        }),
+      ]);
+      expect((await metrics.published.get()).values).toEqual([]);
     });
 
     it('counts published events and failures by exchange and routing key', async () => {

@@ -7,9 +7,15 @@ import {
   Optional,
 } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
-import { AmqpPublisher } from './amqp-publisher';
+import { AmqpPublisher, PublishOutcome } from './amqp-publisher';
 import { OUTBOX_EXCHANGES } from './event-contracts';
-import { DEFAULT_OUTBOX_BACKOFF, OutboxBackoff, outboxRetryDelayMs } from './outbox-backoff';
+import {
+  DEFAULT_OUTBOX_BACKOFF,
+  DEFAULT_UNROUTABLE_BACKOFF,
+  OutboxBackoff,
+  outboxRetryDelayMs,
+  unroutableRetryDelayMs,
+} from './outbox-backoff';
 import { OutboxMetrics } from './outbox-metrics';
 import { ClaimedOutboxRow, OutboxFailure, OutboxRepository } from './outbox.repository';
 import { OutboxSignal } from './outbox-signal';
@@ -28,6 +34,9 @@ export interface OutboxRelayOptions {
   /** longest stop() waits for the in-flight batch before abandoning it */
   stopTimeoutMs: number;
   backoff: OutboxBackoff;
+  /** delays of events the broker returned (no queue bound), with full jitter */
+  unroutableBackoff: OutboxBackoff;
+  random: () => number;
   /** sent rows are deleted after this */
   retentionMs: number;
   purgeIntervalMs: number;
@@ -41,6 +50,8 @@ export const DEFAULT_OUTBOX_RELAY_OPTIONS: OutboxRelayOptions = {
   connectWaitMs: 2000,
   stopTimeoutMs: 12_000,
   backoff: DEFAULT_OUTBOX_BACKOFF,
+  unroutableBackoff: DEFAULT_UNROUTABLE_BACKOFF,
+  random: Math.random,
   retentionMs: 7 * 24 * 3600 * 1000,
   purgeIntervalMs: 3600 * 1000,
 };
@@ -50,8 +61,11 @@ export const OUTBOX_RELAY_OPTIONS = Symbol('OUTBOX_RELAY_OPTIONS');
 
 export interface RelayBatchResult {
   claimed: number;
+  /** confirmed and routed to at least one queue: marked sent */
   published: number;
   failed: number;
+  /** confirmed but returned by the broker (no queue bound): retried, never marked sent */
+  unroutable: number;
 }
 
 const PURGE_BATCH = 10_000;
@@ -147,18 +161,21 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     const ready =
       this.publisher.isReady() || (await this.publisher.waitUntilReady(this.options.connectWaitMs));
     const rows = await this.repository.claim(this.options.batchSize, this.options.leaseMs);
-    if (rows.length === 0) return { claimed: 0, published: 0, failed: 0 };
+    if (rows.length === 0) return { claimed: 0, published: 0, failed: 0, unroutable: 0 };
 
     const sent: ClaimedOutboxRow[] = [];
     const failed: { row: ClaimedOutboxRow; error: string }[] = [];
+    const returned: { row: ClaimedOutboxRow; error: string }[] = [];
     if (!ready || !this.publisher.isReady()) {
       // recorded as an attempt, so attempts/last_error show why events are waiting
       for (const row of rows) failed.push({ row, error: 'RabbitMQ unavailable: not connected' });
     } else {
       const outcomes = await Promise.allSettled(rows.map((row) => this.publish(row)));
       outcomes.forEach((outcome, i) => {
-        if (outcome.status === 'fulfilled') sent.push(rows[i]);
-        else failed.push({ row: rows[i], error: describe(outcome.reason) });
+        if (outcome.status === 'rejected')
+          failed.push({ row: rows[i], error: describe(outcome.reason) });
+        else if (outcome.value.routed) sent.push(rows[i]);
+        else returned.push({ row: rows[i], error: outcome.value.reason });
       });
     }
 
@@ -177,8 +194,51 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
         this.metrics.publishFailures.inc({ exchange: row.exchange, routing_key: row.routingKey });
       }
     }
+    await this.recordUnroutable(returned);
     this.noteOutcome(sent.length, failed);
-    return { claimed: rows.length, published: sent.length, failed: failed.length };
+    return {
+      claimed: rows.length,
+      published: sent.length,
+      failed: failed.length,
+      unroutable: returned.length,
+    };
+  }
+
+  /**
+   * Not sent: counted, made due again after a jittered backoff, and reported once per
+   * exchange and routing key of the batch. Unlike a broker outage this does not heal by
+   * itself (someone has to bind a queue), so every batch says so, at warn.
+   */
+  private async recordUnroutable(returned: { row: ClaimedOutboxRow; error: string }[]) {
+    if (returned.length === 0) return;
+    await this.repository.markUnroutable(
+      returned.map(({ row, error }) => ({
+        id: row.id,
+        error,
+        delayMs: unroutableRetryDelayMs(
+          row.attempts + 1,
+          this.options.unroutableBackoff,
+          this.options.random,
+        ),
+      })),
+    );
+    const groups = new Map<string, ClaimedOutboxRow[]>();
+    for (const { row } of returned) {
+      this.metrics.unroutable.inc({ exchange: row.exchange, routing_key: row.routingKey });
+      const key = JSON.stringify([row.exchange, row.routingKey]);
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
+    for (const group of groups.values()) {
+      const { exchange, routingKey } = group[0];
+      this.logger.warn({
+        msg:
+          `outbox: ${group.length} event(s) unroutable: no queue is bound to exchange ` +
+          `"${exchange}" for routing key "${routingKey}"; kept and retried until one is`,
+        exchange,
+        routing_key: routingKey,
+        event_ids: group.slice(0, 10).map((row) => eventIdOf(row)),
+      });
+    }
   }
 
   private async loop(): Promise<void> {
@@ -199,16 +259,16 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  private async publish(row: ClaimedOutboxRow): Promise<void> {
+  private async publish(row: ClaimedOutboxRow): Promise<PublishOutcome> {
     if (!OUTBOX_EXCHANGES.includes(row.exchange)) {
       // enqueue refuses these; a row written some other way must not reach the broker,
       // whose answer to an undeclared exchange is to close the channel for every event
       throw new Error(`exchange "${row.exchange}" is not one the relay declares`);
     }
-    const eventId = typeof row.payload.event_id === 'string' ? row.payload.event_id : row.id;
+    const eventId = eventIdOf(row);
     const eventType =
       typeof row.payload.event_type === 'string' ? row.payload.event_type : row.routingKey;
-    await this.publisher.publish({
+    return this.publisher.publish({
       exchange: row.exchange,
       routingKey: row.routingKey,
       eventId,
@@ -261,6 +321,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       this.logger.warn(message);
     }
   }
+}
+
+function eventIdOf(row: ClaimedOutboxRow): string {
+  return typeof row.payload.event_id === 'string' ? row.payload.event_id : row.id;
 }
 
 function describe(err: unknown): string {

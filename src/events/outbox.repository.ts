@@ -136,7 +136,7 @@ export class OutboxRepository {
     if (ids.length === 0) return 0;
     const [{ n }] = await this.dataSource.query(
       `WITH done AS (
-         UPDATE orchestrator_outbox SET sent_at = now()
+         UPDATE orchestrator_outbox SET sent_at = now(), status = 'sent'
           WHERE id = ANY($1::uuid[]) AND sent_at IS NULL
          RETURNING 1
        )
@@ -147,7 +147,23 @@ export class OutboxRepository {
   }
 
   /** Counts the attempt, keeps the reason and makes the row due again after delayMs. */
-  async markFailed(failures: OutboxFailure[]): Promise<number> {
+  markFailed(failures: OutboxFailure[]): Promise<number> {
+    return this.recordAttempt(failures, 'pending');
+  }
+
+  /**
+   * The broker took the event but no queue was bound for its routing key (a `mandatory`
+   * publish came back): not sent. Counted and retried like a failure, so it is delivered
+   * once a queue is bound, but kept apart as `unroutable`.
+   */
+  markUnroutable(failures: OutboxFailure[]): Promise<number> {
+    return this.recordAttempt(failures, 'unroutable');
+  }
+
+  private async recordAttempt(
+    failures: OutboxFailure[],
+    status: 'pending' | 'unroutable',
+  ): Promise<number> {
     if (failures.length === 0) return 0;
     const [{ n }] = await this.dataSource.query(
       `WITH f AS (
@@ -156,6 +172,7 @@ export class OutboxRepository {
          UPDATE orchestrator_outbox o
             SET attempts = o.attempts + 1,
                 last_error = f.error,
+                status = $4,
                 available_at = now() + (f.delay_ms * interval '1 millisecond')
            FROM f
           WHERE o.id = f.id AND o.sent_at IS NULL
@@ -166,6 +183,7 @@ export class OutboxRepository {
         failures.map((f) => f.id),
         failures.map((f) => Math.round(f.delayMs)),
         failures.map((f) => f.error.slice(0, MAX_ERROR_LENGTH)),
+        status,
       ],
     );
     return n;

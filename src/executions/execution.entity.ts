@@ -42,4 +42,9 @@ export class ExecutionEntity {
   @Column({ type: 'integer', default: 0 }) priority: number;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'NOW()' }) updatedAt: Date;
   @Column({ name: 'deadline_at', type: 'timestamptz', nullable: true }) deadlineAt: Date | null;
+  /** the latest retry that claimed this run (compare-and-set; one retry at a time) */
+  @Column({ name: 'active_retry_id', type: 'uuid', nullable: true }) activeRetryId: string | null;
+  /** the tenant's IANA timezone when the run was created: the zone of its business date */
+  @Column({ name: 'tenant_timezone', type: 'varchar', length: 64, nullable: true })
+  tenantTimezone: string | null;
 }

@@ -58,6 +58,16 @@ export const EXECUTION_LIST_EXAMPLE = {
 
 export const EXECUTION_DETAIL_EXAMPLE = {
   ...execution,
+  retried_by: [
+    {
+      execution_id: '8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+      execution_type: 'retry',
+      status: 'completed',
+      created_at: '2026-11-30T07:40:12.004Z',
+    },
+  ],
+  retry_in_progress: null,
+  recovered_by: '8c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
   progress: { tenants_total: 125, by_status: { completed: 125 } },
   children: [
     {

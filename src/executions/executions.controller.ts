@@ -9,19 +9,28 @@ import {
   ParseUUIDPipe,
   Post,
   Query,
+  Res,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiOkResponse,
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from 'src/auth/auth.decorators';
 import type { Principal } from 'src/auth/principal';
+import { IDEMPOTENCY_HEADER_DOC, IdempotencyKey } from 'src/common/idempotency/idempotency-key';
+import {
+  IdempotencyService,
+  ResponseLike,
+  sendAnswer,
+} from 'src/common/idempotency/idempotency.service';
 import { ExecuteWorkflowDto, ListExecutionsQuery, PageQuery } from './dto/execution.dto';
 import {
   EXECUTION_DETAIL_EXAMPLE,
@@ -45,7 +54,10 @@ const uuid = (name: string) =>
 @ApiTags('executions')
 @Controller('executions')
 export class ExecutionsController {
-  constructor(private readonly executions: ExecutionsService) {}
+  constructor(
+    private readonly executions: ExecutionsService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Get()
   @ApiOkResponse({ schema: { example: EXECUTION_LIST_EXAMPLE } })
@@ -60,7 +72,11 @@ export class ExecutionsController {
 
   @Get('failed')
   @ApiOkResponse({ schema: { example: EXECUTION_LIST_EXAMPLE } })
-  @ApiOperation({ summary: 'List failed executions (runs and tenant executions), newest first' })
+  @ApiOperation({
+    summary: 'List what is still failed (runs and tenant executions), newest first',
+    description:
+      'A failed tenant execution drops out once an attempt at the same (workflow, slot, tenant) completed (a retry or a backfill); a failed run once each tenant it lost has.',
+  })
   failed(@Query() query: PageQuery) {
     return this.executions.failed(query);
   }
@@ -70,7 +86,7 @@ export class ExecutionsController {
   @ApiOperation({
     summary: 'Get an execution',
     description:
-      'For a run (parent): its progress and children (tenant executions, first 1000) with per-step states.',
+      'For a run (parent): its progress and children (tenant executions, first 1000) with per-step states, its retries and backfills (retried_by), the one in progress (retry_in_progress) and the one that recovered it (recovered_by). For a tenant execution: its steps, its later attempts at the slot and the one that completed it.',
   })
   @ApiParam({ name: 'execution_id', format: 'uuid' })
   @ApiNotFoundResponse({ description: 'no such execution' })
@@ -91,35 +107,55 @@ export class ExecutionsController {
   @Post(':execution_id/retry')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
-    summary: 'Retry what failed',
+    summary: 'Retry what is still failed',
     description:
-      'A new run linked to the original (retry_of_execution_id) with only its failed or cancelled tenants; each resumes at the steps that did not complete.',
+      'A new run linked to the original (retry_of_execution_id) with only the tenants that have no completed attempt at the slot; each resumes at the steps its latest attempt did not complete, with the same slot (so the same downstream idempotency keys). One retry at a time per run.',
   })
   @ApiParam({ name: 'execution_id', format: 'uuid' })
+  @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiAcceptedResponse({
     schema: { example: { execution_id: 'uuid', retry_of_execution_id: 'uuid', tenants: 3 } },
   })
-  @ApiConflictResponse({ description: 'still running, or nothing failed' })
+  @ApiConflictResponse({
+    description: 'still running, a retry of it is in progress (named), or nothing left that failed',
+  })
+  @ApiUnprocessableEntityResponse({ description: 'Idempotency-Key already used with another body' })
   @Roles('operator')
-  retry(
+  async retry(
     @Param('execution_id', uuid('execution_id')) id: string,
     @CurrentPrincipal() caller: Principal,
+    @IdempotencyKey() key: string | undefined,
+    @Res({ passthrough: true }) res: ResponseLike,
   ) {
-    return this.executions.retry(id, caller.subjectId);
+    const answer = await this.idempotency.run(
+      {
+        route: 'POST /executions/{id}/retry',
+        target: id,
+        subject: caller.subject,
+        key,
+        body: {},
+        status: HttpStatus.ACCEPTED,
+      },
+      () => this.executions.retry(id, caller.subjectId),
+    );
+    return sendAnswer(res, answer);
   }
 }
 
 @ApiTags('workflows')
 @Controller('workflows')
 export class WorkflowRunsController {
-  constructor(private readonly executions: ExecutionsService) {}
+  constructor(
+    private readonly executions: ExecutionsService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post(':workflow_id/execute')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Run a workflow now',
     description:
-      'Starts a manual run for every active tenant (or tenant_ids). dry_run returns the plan without running anything. 409 if a run is in progress unless allow_concurrent.',
+      'Starts a manual run for every active tenant (or tenant_ids), in a slot of its own. dry_run returns the plan without running anything. 409 if a run is in progress unless allow_concurrent (checked under a lock, so of concurrent requests one starts). With an Idempotency-Key, a repeat gets the first answer.',
   })
   @ApiParam({
     name: 'workflow_id',
@@ -130,14 +166,32 @@ export class WorkflowRunsController {
   @ApiBadRequestResponse({
     description: 'invalid body, or unknown/inactive tenant ids (each named)',
   })
-  @ApiConflictResponse({ description: 'a run of this workflow is in progress' })
+  @ApiHeader(IDEMPOTENCY_HEADER_DOC)
+  @ApiConflictResponse({
+    description:
+      'a run of this workflow is in progress (named; send allow_concurrent), or the first request with this Idempotency-Key is still being processed',
+  })
+  @ApiUnprocessableEntityResponse({ description: 'Idempotency-Key already used with another body' })
   @Roles('operator')
-  execute(
+  async execute(
     @Param('workflow_id') id: string,
     @Body() dto: ExecuteWorkflowDto,
     @CurrentPrincipal() caller: Principal,
+    @IdempotencyKey() key: string | undefined,
+    @Res({ passthrough: true }) res: ResponseLike,
   ) {
-    // triggered_by is a UUID column: the token subject, or its UUID v5 (src/auth/README.md)
-    return this.executions.executeManually(id, dto, caller.subjectId);
+    const answer = await this.idempotency.run(
+      {
+        route: 'POST /workflows/{id}/execute',
+        target: id,
+        subject: caller.subject,
+        key,
+        body: dto,
+        status: HttpStatus.ACCEPTED,
+      },
+      // triggered_by is a UUID column: the token subject, or its UUID v5 (src/auth/README.md)
+      () => this.executions.executeManually(id, dto, caller.subjectId),
+    );
+    return sendAnswer(res, answer);
   }
 }

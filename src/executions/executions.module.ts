@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { ExecutionsController, WorkflowRunsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
@@ -13,7 +14,7 @@ import { TenantDirectory } from './ports';
 import { TenantDirectoryAdapter } from './tenant-directory.adapter';
 
 @Module({
-  imports: [WorkflowsModule, ExecutionHistoryModule],
+  imports: [WorkflowsModule, ExecutionHistoryModule, IdempotencyModule],
   controllers: [ExecutionsController, WorkflowRunsController],
   providers: [
     ExecutionsRepository,

@@ -9,6 +9,8 @@ import { ExecutionStepEntity, StepStatus } from './execution-step.entity';
 import { ExecutionEntity, ExecutionStatus, ExecutionType } from './execution.entity';
 
 export interface NewParent {
+  /** set when the caller needs the id before the insert (a retry claims its original first) */
+  id?: string;
   workflowId: string;
   workflowName: string;
   executionType: ExecutionType;
@@ -27,6 +29,8 @@ export interface NewParent {
 export interface NewChild {
   tenantId: string;
   priority: number;
+  /** the tenant's timezone: its business date is the slot's local date there */
+  timezone: string | null;
 }
 
 export interface StepRow {
@@ -79,14 +83,38 @@ export interface ExecutionFilter {
   from?: Date;
   to?: Date;
   parentsOnly?: boolean;
+  /** leave out failures that a later attempt at the same slot fixed (GET /executions/failed) */
+  stillFailed?: boolean;
   cursor?: { createdAt: Date; id: string };
   limit: number;
 }
 
+/** No attempt at the same (workflow, slot, tenant) completed. */
+const TENANT_NOT_RECOVERED = (alias: string) => `NOT EXISTS (
+  SELECT 1 FROM orchestrator_executions x
+   WHERE x.workflow_id = ${alias}.workflow_id AND x.scheduled_for = ${alias}.scheduled_for
+     AND x.tenant_id = ${alias}.tenant_id AND x.status = 'completed')`;
+
+/**
+ * A failure nobody fixed yet: a tenant execution with no completed attempt at its slot, or
+ * a run with such a tenant (or that failed as a whole, before any tenant ran).
+ */
+const STILL_FAILED = `(
+  (e.tenant_id IS NOT NULL AND ${TENANT_NOT_RECOVERED('e')})
+  OR (e.tenant_id IS NULL AND (
+    NOT EXISTS (SELECT 1 FROM orchestrator_executions c
+                 WHERE c.parent_execution_id = e.id AND c.status IN ('failed', 'cancelled'))
+    OR EXISTS (SELECT 1 FROM orchestrator_executions c
+                WHERE c.parent_execution_id = e.id AND c.status IN ('failed', 'cancelled')
+                  AND ${TENANT_NOT_RECOVERED('c')}))))`;
+
+/** A manual run looks this far past its request instant for a free slot. */
+const MAX_SLOT_SHIFT_MS = 1000;
+
 const COLUMNS = `id, workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, started_at,
   completed_at, duration_seconds, steps_completed, steps_total, steps_failed, error_message, result_summary,
   executed_by_instance, created_at, parent_execution_id, scheduled_for, retry_of_execution_id, attempt,
-  next_attempt_at, lease_owner, lease_expires_at, leader_term, priority, updated_at, deadline_at`;
+  next_attempt_at, lease_owner, lease_expires_at, leader_term, priority, updated_at, deadline_at, tenant_timezone`;
 
 /** Only this class reads or writes executions, their steps and their logs. */
 @Injectable()
@@ -99,12 +127,43 @@ export class ExecutionsRepository {
 
   /** Inserts the parent unless its slot already has one; returns its id and whether it is new. */
   async insertParent(tx: Transaction, p: NewParent): Promise<{ id: string; created: boolean }> {
+    const id = await this.tryInsertParent(tx, p);
+    if (id) return { id, created: true };
+    const existing = await tx.query(
+      `SELECT id FROM orchestrator_executions
+        WHERE workflow_id = $1 AND scheduled_for = $2 AND tenant_id IS NULL AND retry_of_execution_id IS NULL`,
+      [p.workflowId, p.scheduledFor],
+    );
+    return { id: existing[0].id, created: false };
+  }
+
+  /**
+   * A manual run: its own slot, the first free millisecond from `p.scheduledFor` on, so two
+   * runs requested in the same millisecond are two runs (with their own downstream
+   * idempotency keys), never one folded into the other. Returns the slot it took.
+   */
+  async insertParentAtFreeSlot(
+    tx: Transaction,
+    p: NewParent,
+  ): Promise<{ id: string; scheduledFor: Date }> {
+    for (let shift = 0; shift < MAX_SLOT_SHIFT_MS; shift++) {
+      const scheduledFor = new Date(p.scheduledFor.getTime() + shift);
+      const id = await this.tryInsertParent(tx, { ...p, scheduledFor });
+      if (id) return { id, scheduledFor };
+    }
+    throw new Error(
+      `no free slot within ${MAX_SLOT_SHIFT_MS} ms of ${p.scheduledFor.toISOString()} for ${p.workflowName}`,
+    );
+  }
+
+  private async tryInsertParent(tx: Transaction, p: NewParent): Promise<string | null> {
     const rows = await tx.query(
       `INSERT INTO orchestrator_executions
-         (workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, started_at,
+         (id, workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, started_at,
           steps_total, scheduled_for, retry_of_execution_id, leader_term, deadline_at, error_message,
           result_summary, completed_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, NULL, $5::varchar, $6, $7, $8, $9, $10, $11, $12, $13,
+       VALUES (COALESCE($14::uuid, gen_random_uuid()), $1, $2, $3, $4, NULL, $5::varchar, $6, $7, $8, $9,
+               $10, $11, $12, $13,
                CASE WHEN $5::varchar IN ('skipped', 'completed', 'failed', 'cancelled') THEN $6::timestamptz END, $6, $6)
        ON CONFLICT DO NOTHING
        RETURNING id`,
@@ -122,15 +181,10 @@ export class ExecutionsRepository {
         p.deadlineAt,
         p.errorMessage ?? null,
         p.resultSummary ? JSON.stringify(p.resultSummary) : null,
+        p.id ?? null,
       ],
     );
-    if (rows.length === 1) return { id: rows[0].id, created: true };
-    const existing = await tx.query(
-      `SELECT id FROM orchestrator_executions
-        WHERE workflow_id = $1 AND scheduled_for = $2 AND tenant_id IS NULL AND retry_of_execution_id IS NULL`,
-      [p.workflowId, p.scheduledFor],
-    );
-    return { id: existing[0].id, created: false };
+    return rows.length === 1 ? rows[0].id : null;
   }
 
   /** A finished run of a job outside the engine: no tenants, no steps, no workflow row. */
@@ -177,9 +231,9 @@ export class ExecutionsRepository {
       `INSERT INTO orchestrator_executions
          (workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, steps_total,
           parent_execution_id, scheduled_for, retry_of_execution_id, leader_term, deadline_at, priority,
-          created_at, updated_at)
-       SELECT $1, $2, $3, $4, t.tenant_id, 'pending', $5, $6, $7, $8, $9, $10, t.priority, $11, $11
-         FROM unnest($12::uuid[], $13::int[]) AS t(tenant_id, priority)
+          tenant_timezone, created_at, updated_at)
+       SELECT $1, $2, $3, $4, t.tenant_id, 'pending', $5, $6, $7, $8, $9, $10, t.priority, t.zone, $11, $11
+         FROM unnest($12::uuid[], $13::int[], $14::varchar[]) AS t(tenant_id, priority, zone)
        ON CONFLICT DO NOTHING
        RETURNING id, tenant_id`,
       [
@@ -196,6 +250,7 @@ export class ExecutionsRepository {
         p.now,
         children.map((c) => c.tenantId),
         children.map((c) => c.priority),
+        children.map((c) => c.timezone),
       ],
     );
     return rows;
@@ -532,6 +587,99 @@ export class ExecutionsRepository {
     };
   }
 
+  /**
+   * Serialises manual runs of one workflow (a transaction-scoped advisory lock), then
+   * returns a run of it still open, if any. The check and the caller's insert commit
+   * together, so two requests can never both see "none open".
+   */
+  async lockRunsOf(tx: Transaction, workflowId: string): Promise<string | null> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`runs|${workflowId}`]);
+    const open: { id: string }[] = await tx.query(
+      `SELECT id FROM orchestrator_executions
+        WHERE workflow_id = $1 AND tenant_id IS NULL AND status IN ('pending', 'running')
+        ORDER BY created_at LIMIT 1`,
+      [workflowId],
+    );
+    return open[0]?.id ?? null;
+  }
+
+  /**
+   * Compare-and-set of a run's retry claim: `active_retry_id` from `seen` to `retryId`.
+   * A concurrent claim waits on the row and then finds another value, so of two retries
+   * one claims and the other learns which retry holds it (`current`).
+   */
+  async claimRetry(
+    tx: Transaction,
+    runId: string,
+    seen: string | null,
+    retryId: string,
+  ): Promise<{ claimed: boolean; current: string | null }> {
+    const rows = await tx.query(
+      `UPDATE orchestrator_executions SET active_retry_id = $3
+        WHERE id = $1 AND active_retry_id IS NOT DISTINCT FROM $2::uuid
+        RETURNING id`,
+      [runId, seen, retryId],
+    );
+    if (returnedRows(rows).length === 1) return { claimed: true, current: retryId };
+    const [row] = await tx.query(
+      `SELECT active_retry_id FROM orchestrator_executions WHERE id = $1`,
+      [runId],
+    );
+    return { claimed: false, current: row?.active_retry_id ?? null };
+  }
+
+  /** Runs linked to a run (its retries and backfills), oldest first. */
+  async linkedRuns(runId: string): Promise<ExecutionEntity[]> {
+    return this.dataSource.getRepository(ExecutionEntity).find({
+      where: { retryOfExecutionId: runId, tenantId: IsNull() },
+      order: { createdAt: 'ASC' },
+    });
+  }
+
+  /**
+   * The completed attempt of each tenant of a slot (the first to complete), for
+   * "who recovered it": a failed tenant execution is recovered once one exists.
+   */
+  async completedAttempts(
+    workflowId: string,
+    scheduledFor: Date,
+    tenantIds: string[],
+  ): Promise<{ id: string; tenantId: string; parentId: string; completedAt: Date }[]> {
+    if (tenantIds.length === 0) return [];
+    const rows: Record<string, any>[] = await this.dataSource.query(
+      `SELECT DISTINCT ON (tenant_id) id, tenant_id, parent_execution_id, completed_at
+         FROM orchestrator_executions
+        WHERE workflow_id = $1 AND scheduled_for = $2 AND tenant_id = ANY($3::uuid[])
+          AND status = 'completed'
+        ORDER BY tenant_id, completed_at`,
+      [workflowId, scheduledFor, tenantIds],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      parentId: r.parent_execution_id,
+      completedAt: r.completed_at,
+    }));
+  }
+
+  /** Later attempts at the same (workflow, slot, tenant), oldest first. */
+  async laterAttempts(e: ExecutionEntity): Promise<ExecutionEntity[]> {
+    return (
+      this.dataSource
+        .getRepository(ExecutionEntity)
+        .createQueryBuilder('x')
+        .where('x.workflow_id = :wf AND x.scheduled_for = :slot AND x.tenant_id = :tenant', {
+          wf: e.workflowId,
+          slot: e.scheduledFor,
+          tenant: e.tenantId,
+        })
+        // ">=": attempts created in one clock tick (a retry sent at once) are still later ones
+        .andWhere('x.created_at >= :at AND x.id <> :id', { at: e.createdAt, id: e.id })
+        .orderBy('x.created_at', 'ASC')
+        .getMany()
+    );
+  }
+
   async existingParent(workflowId: string, scheduledFor: Date): Promise<ExecutionEntity | null> {
     return this.dataSource.getRepository(ExecutionEntity).findOne({
       where: { workflowId, scheduledFor, tenantId: IsNull(), retryOfExecutionId: IsNull() },
@@ -566,6 +714,7 @@ export class ExecutionsRepository {
     if (f.from) qb.andWhere('e.created_at >= :from', { from: f.from });
     if (f.to) qb.andWhere('e.created_at < :to', { to: f.to });
     if (f.parentsOnly) qb.andWhere('e.tenant_id IS NULL');
+    if (f.stillFailed) qb.andWhere(STILL_FAILED);
     if (f.cursor) {
       qb.andWhere('(e.created_at, e.id) < (:cAt, :cId)', {
         cAt: f.cursor.createdAt,
@@ -632,6 +781,8 @@ function toEntity(r: Record<string, any>): ExecutionEntity {
     priority: r.priority,
     updatedAt: r.updated_at,
     deadlineAt: r.deadline_at,
+    activeRetryId: r.active_retry_id ?? null,
+    tenantTimezone: r.tenant_timezone ?? null,
   });
   return e;
 }

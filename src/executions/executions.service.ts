@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Tenant } from 'src/clients/operation-registry';
 import { Clock } from 'src/common/time/clock';
@@ -6,7 +7,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
 import { stepLevels } from 'src/workflows/steps/step-graph';
 import { ExecuteWorkflowDto, ListExecutionsQuery, PageQuery } from './dto/execution.dto';
 import { ExecutionError, ExecutionErrorCode } from './execution.errors';
-import { ExecutionStatus, ExecutionType } from './execution.entity';
+import { ExecutionEntity, ExecutionStatus, ExecutionType } from './execution.entity';
 import {
   decodeCursor,
   encodeCursor,
@@ -69,13 +70,22 @@ export class ExecutionsService {
     return this.start(await this.workflows.get(req.workflowId), req);
   }
 
-  /** `known`: every tenant, when the caller has just listed them (to check tenant_ids). */
+  /**
+   * `known`: every tenant, when the caller has just listed them (to check tenant_ids).
+   * `exclusive`: refuse (409) when a run of the workflow is open, checked under a lock in
+   * the transaction that inserts the run.
+   */
   private async start(
     workflow: WorkflowEntity,
     req: StartRunRequest,
     known?: Tenant[],
+    opts: { exclusive?: boolean } = {},
   ): Promise<StartRunResult> {
-    const existing = await this.repository.existingParent(workflow.id, req.scheduledFor);
+    // a manual run takes a slot of its own (insertParentAtFreeSlot): no slot to share
+    const existing =
+      req.executionType === 'manual'
+        ? null
+        : await this.repository.existingParent(workflow.id, req.scheduledFor);
     if (existing && req.executionType !== 'backfill') {
       return { outcome: 'duplicate', executionId: existing.id };
     }
@@ -102,6 +112,15 @@ export class ExecutionsService {
       now,
     };
     const result = await this.repository.transaction(async (tx) => {
+      if (opts.exclusive) {
+        const open = await this.repository.lockRunsOf(tx, workflow.id);
+        if (open) {
+          throw new ExecutionError(
+            ExecutionErrorCode.Conflict,
+            `A run of ${workflow.workflowName} is in progress (execution ${open}); wait for it, or send allow_concurrent: true`,
+          );
+        }
+      }
       let tenants = selected;
       let resumeFrom = new Map<string, string>();
       if (existing) {
@@ -121,11 +140,21 @@ export class ExecutionsService {
         };
         resumeFrom = slot.latestChildByTenant;
       }
-      const { id, created } = await this.repository.insertParent(tx, parent);
-      if (!created) return { outcome: 'duplicate' as const, executionId: id };
+      let id: string;
+      if (req.executionType === 'manual') {
+        ({ id, scheduledFor: parent.scheduledFor } = await this.repository.insertParentAtFreeSlot(
+          tx,
+          parent,
+        ));
+      } else {
+        const inserted = await this.repository.insertParent(tx, parent);
+        if (!inserted.created) return { outcome: 'duplicate' as const, executionId: inserted.id };
+        id = inserted.id;
+      }
       const children = orderTenants(tenants).map((t) => ({
         tenantId: t.id,
         priority: tierPriority(t.subscription_tier),
+        timezone: t.timezone ?? null,
       }));
       const inserted = await this.repository.insertChildren(
         tx,
@@ -186,12 +215,8 @@ export class ExecutionsService {
   /** POST /workflows/{id}/execute. */
   async executeManually(idOrName: string, dto: ExecuteWorkflowDto, triggeredBy: string | null) {
     const workflow = await this.workflows.get(idOrName);
-    if (dto.dry_run) return { dry_run: true, ...(await this.plan(workflow, dto.tenant_ids)) };
-    if (!dto.allow_concurrent && (await this.repository.hasRunInProgress(workflow.id))) {
-      throw new ExecutionError(
-        ExecutionErrorCode.Conflict,
-        `A run of ${workflow.workflowName} is in progress; wait for it, or send allow_concurrent: true`,
-      );
+    if (dto.dry_run) {
+      return { dry_run: true, ...(await this.plan(workflow, dto.tenant_ids)) };
     }
     let known: Tenant[] | undefined; // listed once, for the check and the run
     if (dto.tenant_ids) {
@@ -209,6 +234,7 @@ export class ExecutionsService {
         tenantFilter: dto.tenant_ids ? { tenantIds: dto.tenant_ids } : undefined,
       },
       known,
+      { exclusive: !dto.allow_concurrent },
     );
     return {
       execution_id: result.executionId,
@@ -216,69 +242,90 @@ export class ExecutionsService {
     };
   }
 
-  /** Re-runs only what failed: the failed or cancelled tenants, each resuming at its failed steps. */
+  /**
+   * Re-runs what is still failed: of the execution's tenants (a run's, or the one tenant
+   * execution's), those with no completed attempt at the slot, each resuming at the steps
+   * its latest attempt did not complete. The slot stays the original's, so downstream
+   * idempotency keys repeat. One retry at a time: the retry claims the original run with a
+   * compare-and-set of `active_retry_id` and takes the slot's lock (shared with backfill),
+   * both in the transaction that creates it; a second one gets a 409 naming the first.
+   */
   async retry(executionId: string, triggeredBy: string | null) {
-    const original = await this.repository.findById(executionId);
-    if (!original) throw ExecutionError.notFound(executionId);
-    const parent =
-      original.tenantId === null
-        ? original
-        : await this.repository.findById(original.parentExecutionId!);
-    if (!parent || !parent.workflowId) throw ExecutionError.notFound(executionId);
-    if (['pending', 'running'].includes(parent.status)) {
+    const target = await this.repository.findById(executionId);
+    if (!target) throw ExecutionError.notFound(executionId);
+    const run =
+      target.tenantId === null ? target : await this.repository.findById(target.parentExecutionId!);
+    if (!run || !run.workflowId) throw ExecutionError.notFound(executionId);
+    if (['pending', 'running'].includes(run.status)) {
       throw new ExecutionError(
         ExecutionErrorCode.Conflict,
-        `Execution ${parent.id} is still ${parent.status}; retry it once it has finished`,
+        `Execution ${run.id} is still ${run.status}; retry it once it has finished`,
       );
     }
-    const failed =
-      original.tenantId === null
-        ? await this.repository.children(parent.id, undefined, ['failed', 'cancelled'])
-        : ['failed', 'cancelled'].includes(original.status)
-          ? [original]
-          : [];
-    if (failed.length === 0) {
-      throw new ExecutionError(
-        ExecutionErrorCode.Conflict,
-        `Execution ${original.id} has nothing that failed to retry`,
-      );
-    }
-    const workflow = await this.workflows.get(parent.workflowId);
+    // retries and backfills link to the slot's original run, so the chain is one hop deep
+    const original = run.retryOfExecutionId
+      ? ((await this.repository.findById(run.retryOfExecutionId)) ?? run)
+      : run;
+    const scope = target.tenantId === null ? await this.repository.children(run.id) : [target];
+    const workflow = await this.workflows.get(run.workflowId);
     const now = this.clock.now();
-    const draft: NewParent = {
-      workflowId: workflow.id,
-      workflowName: workflow.workflowName,
-      executionType: 'retry',
-      triggeredBy,
-      scheduledFor: parent.scheduledFor,
-      retryOf: parent.id,
-      leaderTerm: null,
-      deadlineAt: new Date(now.getTime() + workflow.maxExecutionTimeSeconds * 1000),
-      stepsTotal: workflow.steps.length * failed.length,
-      status: 'running',
-      resultSummary: { retry_of: parent.id, tenants_selected: failed.length },
-      now,
-    };
-    const id = await this.repository.transaction(async (tx) => {
-      const { id: newParentId } = await this.repository.insertParent(tx, draft);
+    const retryId = randomUUID();
+    const created = await this.repository.transaction(async (tx) => {
+      const claim = await this.repository.claimRetry(
+        tx,
+        original.id,
+        original.activeRetryId,
+        retryId,
+      );
+      if (!claim.claimed) throw retryInProgress(original.id, claim.current);
+      const slot = await this.repository.lockSlot(tx, workflow.id, original.scheduledFor);
+      if (slot.inProgress) throw retryInProgress(original.id, slot.inProgress);
+      const failed = scope.filter((c) => !slot.completedTenants.has(c.tenantId!));
+      if (failed.length === 0) {
+        throw new ExecutionError(
+          ExecutionErrorCode.Conflict,
+          `Execution ${target.id} has nothing left that failed: every tenant of it completed at this slot (GET /executions/${original.id} shows recovered_by)`,
+        );
+      }
+      const draft: NewParent = {
+        id: retryId,
+        workflowId: workflow.id,
+        workflowName: workflow.workflowName,
+        executionType: 'retry',
+        triggeredBy,
+        scheduledFor: original.scheduledFor,
+        retryOf: original.id,
+        leaderTerm: null,
+        deadlineAt: new Date(now.getTime() + workflow.maxExecutionTimeSeconds * 1000),
+        stepsTotal: workflow.steps.length * failed.length,
+        status: 'running',
+        resultSummary: { retry_of: original.id, tenants_selected: failed.length },
+        now,
+      };
+      await this.repository.insertParent(tx, draft);
       const fresh = await this.repository.insertChildren(
         tx,
-        newParentId,
+        retryId,
         { ...draft, stepsTotal: workflow.steps.length },
-        failed.map((c) => ({ tenantId: c.tenantId!, priority: c.priority })),
+        failed.map((c) => ({
+          tenantId: c.tenantId!,
+          priority: c.priority,
+          timezone: c.tenantTimezone,
+        })),
       );
-      const byTenant = new Map(failed.map((c) => [c.tenantId, c.id]));
       await this.repository.copyCompletedSteps(
         tx,
-        fresh.map((c) => ({ from: byTenant.get(c.tenant_id)!, to: c.id })),
+        fresh
+          .filter((c) => slot.latestChildByTenant.has(c.tenant_id))
+          .map((c) => ({ from: slot.latestChildByTenant.get(c.tenant_id)!, to: c.id })),
       );
-      return newParentId;
+      return failed.length;
     });
     this.dispatcher.wake();
-    return { execution_id: id, retry_of_execution_id: parent.id, tenants: failed.length };
+    return { execution_id: retryId, retry_of_execution_id: original.id, tenants: created };
   }
 
-  async list(q: ListExecutionsQuery) {
+  async list(q: ListExecutionsQuery, opts: { stillFailed?: boolean } = {}) {
     const limit = q.limit ?? 50;
     const cursor = q.cursor ? this.cursorOrThrow(q.cursor) : undefined;
     const workflowId = q.workflow ? (await this.workflows.get(q.workflow)).id : undefined;
@@ -289,6 +336,7 @@ export class ExecutionsService {
       from: q.from ? new Date(q.from) : undefined,
       to: q.to ? new Date(q.to) : undefined,
       parentsOnly: q.runs_only === 'true',
+      stillFailed: opts.stillFailed,
       cursor: cursor ? { createdAt: cursor.at, id: cursor.id } : undefined,
       limit: limit + 1,
     });
@@ -300,8 +348,9 @@ export class ExecutionsService {
     };
   }
 
+  /** Failures nobody fixed: a tenant recovered by a retry or a backfill drops out. */
   failed(q: PageQuery) {
-    return this.list({ status: 'failed', cursor: q.cursor, limit: q.limit });
+    return this.list({ status: 'failed', cursor: q.cursor, limit: q.limit }, { stillFailed: true });
   }
 
   async detail(id: string) {
@@ -340,14 +389,72 @@ export class ExecutionsService {
       return [...known, ...pending].sort((a, b) => a.index - b.index);
     };
     const view = toExecutionView(execution);
-    if (execution.tenantId !== null) return { ...view, steps: withPending(execution.id) };
+    if (execution.tenantId !== null) {
+      return {
+        ...view,
+        ...(await this.tenantRecovery(execution)),
+        steps: withPending(execution.id),
+      };
+    }
     const counts = await this.repository.statusCounts(id);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     return {
       ...view,
+      ...(await this.runRecovery(execution, children, total)),
       progress: { tenants_total: total, by_status: counts },
       children: children.map((c) => ({ ...toExecutionView(c), steps: withPending(c.id) })),
       children_truncated: total > children.length,
+    };
+  }
+
+  /**
+   * A run's retries (and backfills of its slot), the one in progress, and the one that
+   * recovered it: the run whose tenant execution completed last among the tenants this
+   * run lost, once every one of them has completed at the slot.
+   */
+  private async runRecovery(run: ExecutionEntity, children: ExecutionEntity[], total: number) {
+    const linked = await this.repository.linkedRuns(run.id);
+    const open = linked.find((r) => ['pending', 'running'].includes(r.status));
+    let lost = children.filter((c) => ['failed', 'cancelled'].includes(c.status));
+    if (total > children.length) {
+      lost = await this.repository.children(run.id, undefined, ['failed', 'cancelled']);
+    }
+    let recoveredBy: string | null = null;
+    if (lost.length > 0 && run.workflowId) {
+      const done = await this.repository.completedAttempts(
+        run.workflowId,
+        run.scheduledFor,
+        lost.map((c) => c.tenantId!),
+      );
+      if (done.length === lost.length) {
+        recoveredBy = done.reduce((a, b) => (a.completedAt >= b.completedAt ? a : b)).parentId;
+      }
+    }
+    return {
+      retried_by: linked.map((r) => ({
+        execution_id: r.id,
+        execution_type: r.executionType,
+        status: r.status,
+        created_at: r.createdAt,
+      })),
+      retry_in_progress: open?.id ?? null,
+      recovered_by: recoveredBy,
+    };
+  }
+
+  /** A tenant execution's later attempts at its slot, and the one that completed it. */
+  private async tenantRecovery(execution: ExecutionEntity) {
+    const later = execution.workflowId ? await this.repository.laterAttempts(execution) : [];
+    const fixed =
+      execution.status === 'completed' ? undefined : later.find((x) => x.status === 'completed');
+    return {
+      retried_by: later.map((x) => ({
+        execution_id: x.id,
+        run_id: x.parentExecutionId,
+        status: x.status,
+        created_at: x.createdAt,
+      })),
+      recovered_by: fixed?.id ?? null,
     };
   }
 
@@ -437,6 +544,13 @@ export class ExecutionsService {
     }
     return decoded;
   }
+}
+
+function retryInProgress(originalId: string, retryId: string | null): ExecutionError {
+  return new ExecutionError(
+    ExecutionErrorCode.Conflict,
+    `Execution ${originalId} is being retried by execution ${retryId ?? '(unknown)'}; wait for it to finish (GET /executions/${retryId ?? originalId})`,
+  );
 }
 
 function selectTenants(all: Tenant[], filter?: StartRunRequest['tenantFilter']) {

@@ -1,17 +1,30 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, OnModuleDestroy } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { Public } from 'src/auth/auth.decorators';
 import { RedisConnection } from 'src/common/redis/redis.module';
+import { withTimeout } from 'src/common/time/with-timeout';
 import { DatabaseProbe } from 'src/database/database.probe';
 import { AmqpConnection } from 'src/events/amqp-connection';
 import { LeaderElectionService } from 'src/leader/leader-election.service';
 
+/**
+ * Each dependency check has its own deadline below 2 s and they run side by side, so
+ * readiness answers within 2 s whatever hangs (a partitioned Redis, a locked database).
+ */
+const CHECK_TIMEOUT_MS = 1800;
+
 @ApiTags('health')
 @Public()
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleDestroy {
   private readonly startedAt = Date.now();
+  private shuttingDown = false;
 
   constructor(
     private readonly health: HealthCheckService,
@@ -49,7 +62,26 @@ export class HealthController {
     summary: 'Readiness: database reachable and migrated; Redis and RabbitMQ when configured',
   })
   ready() {
-    return this.health.check([...this.dependencyChecks(), () => this.leaderCheck()]);
+    return this.health.check([
+      () => this.shutdownCheck(),
+      ...this.dependencyChecks(),
+      () => this.leaderCheck(),
+    ]);
+  }
+
+  /**
+   * The first shutdown hook Nest runs: from here until the listener closes, a load balancer
+   * polling readiness takes this instance out of rotation.
+   */
+  onModuleDestroy(): void {
+    this.shuttingDown = true;
+  }
+
+  private shutdownCheck() {
+    const session = this.indicators.check('lifecycle');
+    return this.shuttingDown
+      ? session.down({ state: 'shutting down' })
+      : session.up({ state: 'serving' });
   }
 
   /**
@@ -66,21 +98,21 @@ export class HealthController {
 
   private dependencyChecks() {
     return [
-      async () => {
+      this.bounded('database', async () => {
         const state = await this.database.check();
         const session = this.indicators.check('database');
         return state.ok
           ? session.up({ kind: state.kind })
           : session.down({ kind: state.kind, reason: state.reason });
-      },
-      async () => {
+      }),
+      this.bounded('redis', async () => {
         const session = this.indicators.check('redis');
         if (!this.redis.client) return session.up({ configured: false });
         const state = await this.redis.ping();
         return state.ok
           ? session.up({ configured: true })
           : session.down({ configured: true, reason: state.reason });
-      },
+      }),
       () => {
         const session = this.indicators.check('rabbitmq');
         if (!this.amqp.manager) return session.up({ configured: false });
@@ -90,5 +122,13 @@ export class HealthController {
           : session.down({ configured: true, reason: state.reason });
       },
     ];
+  }
+
+  /** A check that has not answered by the deadline is down, with the reason. */
+  private bounded(name: string, check: () => Promise<HealthIndicatorResult>) {
+    return () =>
+      withTimeout(check(), CHECK_TIMEOUT_MS).catch((err: Error) =>
+        this.indicators.check(name).down({ reason: `${name} check: ${err.message}` }),
+      );
   }
 }

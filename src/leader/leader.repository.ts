@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { ControlDatabase } from 'src/database/control-database';
 
 /** The singleton row of orchestrator_leader as the rest of the module sees it. */
 export interface LeaderRecord {
@@ -22,10 +21,15 @@ export interface TermClaim {
   onlyIfHeartbeatBefore?: Date;
 }
 
-/** Owns orchestrator_leader: one row (id = 1) holding the current leader and its fencing term. */
+/**
+ * Owns orchestrator_leader: one row (id = 1) holding the current leader and its fencing
+ * term. It goes through the control connection, not the work pool: a pool full of
+ * statements waiting on a locked table must not stop the heartbeat (the leader would
+ * step down) nor `GET /leader`.
+ */
 @Injectable()
 export class LeaderRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly control: ControlDatabase) {}
 
   /**
    * Takes the next fencing term in one statement, so two instances racing here always get
@@ -95,17 +99,7 @@ export class LeaderRepository {
     };
   }
 
-  /** Structured results, because TypeORM shapes a raw UPDATE's answer differently from a SELECT's. */
-  private async run(
-    sql: string,
-    params: unknown[],
-  ): Promise<{ rows: unknown[]; affected: number }> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      const result = await runner.query(sql, params, true);
-      return { rows: result.records ?? [], affected: result.affected ?? 0 };
-    } finally {
-      await runner.release();
-    }
+  private run(sql: string, params: unknown[]): Promise<{ rows: unknown[]; affected: number }> {
+    return this.control.query(sql, params);
   }
 }

@@ -52,7 +52,10 @@ export class RedlockLeaderLock extends LeaderLock {
     this.subscriber = new Redis(options.url, {
       ...common,
       connectionName: 'orchestrator-leader-events',
-      maxRetriesPerRequest: null,
+      // the subscription is renewed by ioredis on every reconnect; a SUBSCRIBE that gets
+      // no answer is reported (below) rather than left waiting
+      maxRetriesPerRequest: 1,
+      commandTimeout: Math.max(1000, options.commandTimeoutMs),
     });
     // retries are the election loop's job (one attempt per heartbeat), not Redlock's
     this.redlock = new Redlock([this.client], {

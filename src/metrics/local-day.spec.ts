@@ -1,4 +1,11 @@
-import { addDays, datesBetween, dayBounds, isCalendarDate, localDateOf } from './local-day';
+import {
+  addDays,
+  datesBetween,
+  dayBounds,
+  daysBetween,
+  isCalendarDate,
+  localDateOf,
+} from './local-day';
 
 describe('local days', () => {
   it('spans 23 hours on the spring DST change and 25 on the autumn one (Madrid)', () => {
@@ -23,6 +30,16 @@ describe('local days', () => {
     ]);
     expect(datesBetween('2026-03-02', '2026-03-01')).toEqual([]);
     expect(addDays('2026-03-01', -1)).toBe('2026-02-28');
+    expect(datesBetween('2026-02-27', '2026-03-02', 2)).toEqual(['2026-02-27', '2026-02-28']);
+  });
+
+  it('counts the dates of a range without listing them', () => {
+    expect(daysBetween('2026-02-27', '2026-03-02')).toBe(4);
+    expect(daysBetween('2026-03-29', '2026-03-29')).toBe(1);
+    expect(daysBetween('2026-03-02', '2026-03-01')).toBe(0);
+    const started = performance.now();
+    expect(daysBetween('1000-01-01', '9999-12-31')).toBe(3287182);
+    expect(performance.now() - started).toBeLessThan(50);
   });
 
   it('accepts only real calendar dates', () => {

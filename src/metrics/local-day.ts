@@ -21,12 +21,22 @@ export function dayBounds(date: string, zone: string): { start: Date; end: Date 
   return { start: start.toJSDate(), end: start.plus({ days: 1 }).toJSDate() };
 }
 
-/** Every date from `from` to `to`, both included. */
-export function datesBetween(from: string, to: string): string[] {
+/**
+ * How many dates `from` to `to` spans, both included (0 when to is before from), computed
+ * rather than counted: a request's range is checked with it before anything is expanded.
+ */
+export function daysBetween(from: string, to: string): number {
+  const start = DateTime.fromISO(from, { zone: 'UTC' });
+  const end = DateTime.fromISO(to, { zone: 'UTC' });
+  return Math.max(0, Math.round(end.diff(start, 'days').days) + 1);
+}
+
+/** Every date from `from` to `to`, both included, at most `max` of them. */
+export function datesBetween(from: string, to: string, max = Infinity): string[] {
   const out: string[] = [];
   let d = DateTime.fromISO(from, { zone: 'UTC' });
   const last = DateTime.fromISO(to, { zone: 'UTC' });
-  while (d <= last) {
+  while (d <= last && out.length < max) {
     out.push(d.toISODate()!);
     d = d.plus({ days: 1 });
   }

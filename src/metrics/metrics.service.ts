@@ -8,6 +8,9 @@ import { addDays, localDateOf } from './local-day';
 import { MetricsRepository, RollupRow } from './metrics.repository';
 import { MetricsRollupService } from './rollup.service';
 import { WorkflowMetrics } from './workflow-metrics';
+import { WorkflowsService } from 'src/workflows/workflows.service';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const DEFAULT_DAYS = 30;
 
@@ -27,6 +30,7 @@ export class MetricsService implements OnApplicationBootstrap {
     private readonly rollups: MetricsRollupService,
     private readonly clock: Clock,
     private readonly alerts: AlertsRepository,
+    private readonly workflows: WorkflowsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -70,7 +74,12 @@ export class MetricsService implements OnApplicationBootstrap {
   async rollupsBetween(q: { from?: string; to?: string; workflow?: string }) {
     const to = q.to ?? localDateOf(this.clock.now(), this.rollups.zone);
     const from = q.from ?? addDays(to, -(DEFAULT_DAYS - 1));
-    const items: (RollupRow & { live: boolean })[] = await this.rollups.list(from, to, q.workflow);
+    // the rollup rows carry the name; a workflow given by id is resolved (404 if unknown)
+    const workflow =
+      q.workflow !== undefined && UUID.test(q.workflow)
+        ? (await this.workflows.get(q.workflow)).workflowName
+        : q.workflow;
+    const items: (RollupRow & { live: boolean })[] = await this.rollups.list(from, to, workflow);
     return { from, to, timezone: this.rollups.zone, items };
   }
 }

@@ -5,7 +5,8 @@ import { MetricsAccess } from 'src/auth/auth.decorators';
 
 /**
  * The Prometheus exposition at the root `/metrics` (PrometheusModule sets the path; the
- * global prefix excludes it). Open to scrapers unless METRICS_REQUIRE_AUTH=true.
+ * global prefix excludes it). Needs a viewer token in production
+ * unless METRICS_REQUIRE_AUTH=false (src/auth/README.md).
  */
 @ApiTags('metrics')
 @MetricsAccess()

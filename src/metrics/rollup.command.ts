@@ -35,7 +35,7 @@ export async function runRollupCommand(
       new AppConfig(env),
     );
     for (let start = from; start <= to;) {
-      const days = datesBetween(start, to).slice(0, MAX_ROLLUP_DAYS);
+      const days = datesBetween(start, to, MAX_ROLLUP_DAYS);
       const end = days[days.length - 1];
       const rows = await service.rollup(start, end);
       out(JSON.stringify({ from: start, to: end, days: days.length, rows: rows.length }));

@@ -1,7 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
-import { addDays, datesBetween, dayBounds, isCalendarDate, localDateOf } from './local-day';
+import {
+  addDays,
+  datesBetween,
+  dayBounds,
+  daysBetween,
+  isCalendarDate,
+  localDateOf,
+} from './local-day';
 import { MetricsError } from './metrics.errors';
 import { MetricsRepository, Prices, pricesOf, RollupRow } from './metrics.repository';
 
@@ -93,7 +100,8 @@ export function checkRange(from: string, to: string, maxDays: number): void {
     throw MetricsError.invalid('from', 'must be a date such as 2026-03-01');
   if (!isCalendarDate(to)) throw MetricsError.invalid('to', 'must be a date such as 2026-03-31');
   if (from > to) throw MetricsError.invalid('from', 'must not be after to');
-  if (datesBetween(from, to).length > maxDays) {
+  // counted, never expanded: 1000-01-01..9999-12-31 would be 3 million dates
+  if (daysBetween(from, to) > maxDays) {
     throw MetricsError.invalid('to', `at most ${maxDays} days from from`);
   }
 }

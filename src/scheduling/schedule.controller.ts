@@ -9,18 +9,29 @@ import {
   Put,
   Query,
   Req,
+  Res,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiConflictResponse,
   ApiCreatedResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { noteAuditChange } from 'src/auth/audit/audit-change';
-import { Roles } from 'src/auth/auth.decorators';
+import { CurrentPrincipal, Roles } from 'src/auth/auth.decorators';
+import type { Principal } from 'src/auth/principal';
+import { IDEMPOTENCY_HEADER_DOC, IdempotencyKey } from 'src/common/idempotency/idempotency-key';
+import {
+  IdempotencyService,
+  ResponseLike,
+  sendAnswer,
+} from 'src/common/idempotency/idempotency.service';
 import { BackfillDto, NextRunQuery, UpdateScheduleDto } from './dto/schedule.dto';
 import { BackfillView, NextRunView, ScheduleEntryView } from './dto/schedule.view';
 import { ScheduleService } from './schedule.service';
@@ -28,7 +39,10 @@ import { ScheduleService } from './schedule.service';
 @ApiTags('schedule')
 @Controller()
 export class ScheduleController {
-  constructor(private readonly schedule: ScheduleService) {}
+  constructor(
+    private readonly schedule: ScheduleService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Get('schedule')
   @ApiOperation({
@@ -73,17 +87,41 @@ export class ScheduleController {
   @ApiOperation({
     summary: 'Create the runs of past slots',
     description:
-      'One run per past slot in [from, to] (holiday/weekend policies applied), oldest first, for tenant_ids or the slot’s usual tenants. Idempotent: a slot that already has a run is reported as duplicate.',
+      'One run per past slot in [from, to] (holiday/weekend policies applied), oldest first, for tenant_ids or the slot’s usual tenants. A slot that was skipped or missed runs; a slot that already ran runs again only for the tenants with no completed execution there (none: duplicate). Concurrent backfills of one slot run it once. With an Idempotency-Key, a repeat gets the first answer.',
   })
   @ApiParam({
     name: 'workflow_id',
     description: 'the workflow id or its name',
     example: 'daily_operations',
   })
+  @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: BackfillView })
   @ApiBadRequestResponse({ description: 'invalid range or tenant ids, each named in details[]' })
   @ApiNotFoundResponse({ description: 'no such workflow' })
-  backfill(@Param('workflow_id') id: string, @Body() dto: BackfillDto): Promise<BackfillView> {
-    return this.schedule.backfill(id, dto);
+  @ApiConflictResponse({
+    description: 'the first request with this Idempotency-Key is still being processed',
+  })
+  @ApiUnprocessableEntityResponse({ description: 'Idempotency-Key already used with another body' })
+  async backfill(
+    @Param('workflow_id') id: string,
+    @Body() dto: BackfillDto,
+    @CurrentPrincipal() caller: Principal | undefined,
+    @IdempotencyKey() key: string | undefined,
+    @Res({ passthrough: true }) res: ResponseLike,
+  ): Promise<BackfillView> {
+    const answer = await this.idempotency.run(
+      {
+        route: 'POST /workflows/{id}/backfill',
+        target: id,
+        // AuthGuard sets the caller on every operator route; the fallback keeps keys apart
+        // should this controller be mounted without it
+        subject: caller?.subject ?? 'anonymous',
+        key,
+        body: dto,
+        status: HttpStatus.CREATED,
+      },
+      () => this.schedule.backfill(id, dto),
+    );
+    return sendAnswer(res, answer);
   }
 }

@@ -24,6 +24,13 @@ import { tenantFilterFor, unitsOfTenants } from './tenant-units';
 
 /** At most this many slots per backfill call, so one request cannot enqueue a year of minutes. */
 export const MAX_BACKFILL_SLOTS = 1000;
+/**
+ * Ranges longer than this many times MAX_BACKFILL_SLOTS cron periods are refused unread. For
+ * a regular cron (hourly, daily, weekdays, weekly) more than half the slots of such a range
+ * remain with weekends and holidays skipped, so it would be refused anyway; an irregular one
+ * ("1,2 of the month") may be refused a range it could serve, and the caller splits it.
+ */
+const BACKFILL_SPAN_FACTOR = 2;
 const DEFAULT_NEXT_RUN_COUNT = 5;
 
 /** The schedule API: read, preview, change (through the workflows facade) and backfill. */
@@ -138,7 +145,9 @@ export class ScheduleService {
     const updates: ScheduleUpdateRequest[] = dto.workflows.map((u) => ({ ...u }));
     const changes = await this.workflows.updateSchedules(updates);
     this.logger.log({ msg: 'schedules updated', workflows: updates.map((u) => u.workflow) });
-    const names = new Set(updates.map((u) => u.workflow));
+    // names are lower case (^[a-z][a-z0-9_]*$) and so are stored ids; a UUID may come in
+    // upper case
+    const names = new Set(updates.map((u) => u.workflow.toLowerCase()));
     // only the updated workflows' entries: no last-run query for the others
     const entries = await this.entries(
       (await this.workflows.listAll()).filter((w) => names.has(w.id) || names.has(w.workflowName)),
@@ -155,8 +164,9 @@ export class ScheduleService {
 
   /**
    * POST /workflows/{id}/backfill: a run for every past slot of the range (calendar
-   * policies applied, oldest first). startRun is idempotent on the slot key, so a slot
-   * that already has a run, or a repeated call, creates nothing new.
+   * policies applied, oldest first). startRun runs a skipped or missed slot, and a slot
+   * that already ran only for its tenants with no completed execution, serialised per
+   * slot: a repeated or concurrent call creates nothing new.
    */
   async backfill(idOrName: string, dto: BackfillDto): Promise<BackfillView> {
     const workflow = await this.workflows.get(idOrName);
@@ -177,6 +187,21 @@ export class ScheduleService {
         message: `must not be in the future (now ${now.toISOString()})`,
       });
     if (problems.length > 0) throw SchedulingError.invalid(problems);
+    // checked before anything is listed: walking the cron from 1000-01-01 took minutes with
+    // the event loop blocked. periodMs is the shortest gap between two slots, so a range of
+    // more than MAX_BACKFILL_SLOTS periods may hold too many slots (counted exactly below),
+    // and one of more than BACKFILL_SPAN_FACTOR times that is refused outright
+    const own: ScheduleUnit = { timezone: workflow.timezone, calendar: workflow.calendar };
+    const { periodMs } = this.calculatorOrThrow(workflow, [own]);
+    const span = to.getTime() - from.getTime();
+    if (Number.isFinite(periodMs) && span > periodMs * MAX_BACKFILL_SLOTS * BACKFILL_SPAN_FACTOR) {
+      throw SchedulingError.invalid([
+        {
+          field: 'from',
+          message: `the range spans more than ${MAX_BACKFILL_SLOTS * BACKFILL_SPAN_FACTOR} periods of "${workflow.cronExpression}"; at most ${MAX_BACKFILL_SLOTS} slots per call, split the range`,
+        },
+      ]);
+    }
 
     const needsTenants = workflow.perTenantTimezone || dto.tenant_ids !== undefined;
     const tenants = needsTenants ? await this.tenantsOrThrow() : [];
@@ -192,8 +217,22 @@ export class ScheduleService {
         }));
       if (unknown.length > 0) throw SchedulingError.invalid(unknown);
     }
-    const own: ScheduleUnit = { timezone: workflow.timezone, calendar: workflow.calendar };
     const calculator = this.calculatorOrThrow(workflow, this.units(workflow, tenants));
+    // the slot after the last allowed one, found by looking only as far as it
+    const probe =
+      span > periodMs * MAX_BACKFILL_SLOTS
+        ? calculator.nextEvents(new Date(from.getTime() - 1), MAX_BACKFILL_SLOTS + 1, {
+            runsOnly: true,
+          })
+        : [];
+    if (probe.length > MAX_BACKFILL_SLOTS && probe[MAX_BACKFILL_SLOTS].at <= to) {
+      throw SchedulingError.invalid([
+        {
+          field: 'from',
+          message: `the range holds more than ${MAX_BACKFILL_SLOTS} slots; at most ${MAX_BACKFILL_SLOTS} per call`,
+        },
+      ]);
+    }
     const { events } = calculator.eventsBetween(new Date(from.getTime() - 1), to);
     const runs = events.filter((e) => e.kind === 'run');
     if (runs.length > MAX_BACKFILL_SLOTS) {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TenantClient } from 'src/clients';
+import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
 import { ExecutionsModule } from 'src/executions/executions.module';
 import { ExecutionsService } from 'src/executions/executions.service';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
@@ -20,7 +21,7 @@ import { SchedulerSettings, WorkflowSchedulerService } from './workflow-schedule
  * Needs LeaderGate (LeaderModule), TenantClient (ClientsModule) and Clock, all global.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), WorkflowsModule, ExecutionsModule],
+  imports: [ScheduleModule.forRoot(), WorkflowsModule, ExecutionsModule, IdempotencyModule],
   controllers: [ScheduleController],
   providers: [
     { provide: SchedulerSettings, useFactory: () => new SchedulerSettings() },

@@ -8,6 +8,16 @@ import type { WorkflowSeed } from './catalogue/built-in-workflows';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A route's `{workflow_id}` is an id or a name, and names cannot look like UUIDs (they match
+ * ^[a-z][a-z0-9_]*$), so the input picks one column. One parameter compared with both would
+ * be typed uuid by PostgreSQL from its first use, and `workflow_name = $1` then fails with
+ * "operator does not exist: character varying = uuid".
+ */
+function byIdOrName(idOrName: string): { id: string } | { workflowName: string } {
+  return UUID.test(idOrName) ? { id: idOrName.toLowerCase() } : { workflowName: idOrName };
+}
+
 @Injectable()
 export class WorkflowsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -21,11 +31,7 @@ export class WorkflowsRepository {
   }
 
   findByIdOrName(idOrName: string, tx?: Transaction): Promise<WorkflowEntity | null> {
-    return this.repo(tx).findOne({
-      where: UUID.test(idOrName)
-        ? [{ id: idOrName }, { workflowName: idOrName }]
-        : { workflowName: idOrName },
-    });
+    return this.repo(tx).findOne({ where: byIdOrName(idOrName) });
   }
 
   findByIds(ids: string[]): Promise<WorkflowEntity[]> {
@@ -36,9 +42,7 @@ export class WorkflowsRepository {
     return this.repo(tx)
       .createQueryBuilder('w')
       .setLock('pessimistic_write')
-      .where(UUID.test(idOrName) ? 'w.id = :v OR w.workflow_name = :v' : 'w.workflow_name = :v', {
-        v: idOrName,
-      })
+      .where(byIdOrName(idOrName))
       .getOne();
   }
 

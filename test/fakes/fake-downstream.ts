@@ -18,7 +18,8 @@ export interface FakeCall {
   endedAt: number;
 }
 
-type Behaviour = (ctx: OperationContext) => 'ok' | 'fail' | 'hang';
+/** fail: a 503 (retryable); refuse: a 400 (permanent); hang: until aborted */
+type Behaviour = (ctx: OperationContext) => 'ok' | 'fail' | 'refuse' | 'hang';
 
 /**
  * The downstream platform for engine integration tests, in process: an operation
@@ -82,6 +83,15 @@ export class FakeDownstream implements OperationRegistry {
       throw err;
     }
     call.endedAt = Date.now();
+    if (verdict === 'refuse') {
+      call.outcome = 'error';
+      throw Object.assign(new Error(`${name} answered 400: days_ahead must be an integer`), {
+        service: name.split('.')[0],
+        operation: name,
+        status: 400,
+        retryable: false,
+      });
+    }
     if (verdict === 'fail') {
       call.outcome = 'error';
       throw Object.assign(new Error(`${name} answered 503 for tenant ${ctx.tenant.id}`), {

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { SystemClock } from 'src/common/time/clock';
+import { AppConfig } from 'src/config/app-config.service';
+import { validateEnv } from 'src/config/validate-env';
+import { ControlDatabase } from 'src/database/control-database';
 import { buildDataSourceOptions } from 'src/database/data-source';
 import { fencingCondition } from 'src/leader/fencing';
 import { LeaderElectionService } from 'src/leader/leader-election.service';
@@ -46,6 +49,7 @@ async function waitUntil<T>(
 describeWith(['postgres', 'redis'], 'leader election on Redis and PostgreSQL', () => {
   let db: TestDatabase;
   let dataSource: DataSource;
+  let control: ControlDatabase;
   let repository: LeaderRepository;
   let instances: Instance[] = [];
   let lockKey: string;
@@ -60,10 +64,15 @@ describeWith(['postgres', 'redis'], 'leader election on Redis and PostgreSQL', (
       buildDataSourceOptions({ DATABASE_URL: db.url, DATA_DIR: '' }, { poolSize: 6 }),
     );
     await dataSource.initialize();
-    repository = new LeaderRepository(dataSource);
+    control = new ControlDatabase(
+      dataSource,
+      new AppConfig(validateEnv({ DATABASE_URL: db.url, NODE_ENV: 'test' })),
+    );
+    repository = new LeaderRepository(control);
   });
 
   afterAll(async () => {
+    await control?.onApplicationShutdown();
     await dataSource?.destroy();
     await db?.drop();
   });

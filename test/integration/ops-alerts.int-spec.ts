@@ -15,7 +15,7 @@ import { LeaderGate } from 'src/leader/leader-gate';
 import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
 import { AlertNotifier } from 'src/metrics/alerts/alert-notifier';
 import type { AlertRow } from 'src/metrics/alerts/alerts.repository';
-import { AlertsService } from 'src/metrics/alerts/alerts.service';
+import { AlertsService, TENANT_ALERTS_PER_RUN } from 'src/metrics/alerts/alerts.service';
 import { MetricsModule } from 'src/metrics/metrics.module';
 import { FakeClock } from 'src/common/time/fake-clock';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../fakes/fake-downstream';
@@ -345,6 +345,95 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
     });
   });
 
+  describe('tenant failure streaks', () => {
+    const tenant = randomUUID();
+    const other = randomUUID();
+    const condition = `tenant_failing:daily_operations:${tenant}`;
+
+    /** A run of two tenants closed as the engine closes it: completed unless both failed. */
+    async function runWith(day: number, outcome: Record<string, 'completed' | 'failed'>) {
+      const id = randomUUID();
+      const at = new Date(Date.UTC(2027, 4, day, 7));
+      const status = Object.values(outcome).includes('completed') ? 'completed' : 'failed';
+      await ds.query(
+        `INSERT INTO orchestrator_executions
+           (id, workflow_name, execution_type, status, created_at, completed_at, duration_seconds, scheduled_for)
+         VALUES ($1, 'daily_operations', 'scheduled', $2, $3, $3, 60, $3)`,
+        [id, status, at],
+      );
+      for (const [tenantId, s] of Object.entries(outcome)) {
+        await ds.query(
+          `INSERT INTO orchestrator_executions
+             (workflow_name, execution_type, status, created_at, completed_at, scheduled_for,
+              parent_execution_id, tenant_id, error_message)
+           VALUES ('daily_operations', 'scheduled', $1, $2, $2, $2, $3, $4, $5)`,
+          [
+            s,
+            at,
+            id,
+            tenantId,
+            s === 'failed' ? 'production.generate_schedule: answered 503' : null,
+          ],
+        );
+      }
+      const failed = Object.values(outcome).filter((s) => s === 'failed').length;
+      return alerts.onRunClosed({
+        parent: { id, workflowName: 'daily_operations' } as ExecutionEntity,
+        status,
+        summary: {
+          duration_seconds: 60,
+          tenants_processed: Object.keys(outcome).length,
+          tenants_failed: failed,
+          tenants_succeeded: Object.keys(outcome).length - failed,
+        },
+      });
+    }
+
+    it('opens one alert per streak of a tenant failing in runs that completed, and clears it when the tenant completes', async () => {
+      const first = await runWith(1, { [tenant]: 'failed', [other]: 'completed' });
+      expect(first.map((a) => a.conditionKey)).toEqual([condition]);
+      expect(first[0].message).toContain('answered 503');
+      // the streak goes on: no second alert, no run alert for a run that completed
+      expect(await runWith(2, { [tenant]: 'failed', [other]: 'completed' })).toEqual([]);
+      expect(await openRows(condition)).toHaveLength(1);
+      expect(await openRows('run_failed:daily_operations')).toEqual([]);
+
+      expect(await runWith(3, { [tenant]: 'completed', [other]: 'completed' })).toEqual([]);
+      const [row] = await openRows(condition);
+      expect(row.cleared_at).not.toBeNull();
+      expect(await events('orchestrator.alert', condition)).toHaveLength(1);
+      expect(await events('orchestrator.alert_resolved', condition)).toHaveLength(1);
+
+      // a new streak is a new alert
+      const again = await runWith(4, { [tenant]: 'failed', [other]: 'completed' });
+      expect(again.map((a) => a.conditionKey)).toEqual([condition]);
+      await runWith(5, { [tenant]: 'completed', [other]: 'completed' });
+    });
+
+    it('opens one tenant_failures alert instead of one per tenant past the per-run limit', async () => {
+      const outcome: Record<string, 'completed' | 'failed'> = { [other]: 'completed' };
+      for (let i = 0; i < TENANT_ALERTS_PER_RUN + 1; i++) outcome[randomUUID()] = 'failed';
+      const opened = await runWith(8, outcome);
+      expect(opened.map((a) => a.conditionKey)).toEqual(['tenant_failures:daily_operations']);
+      const open = await ds.query(
+        `SELECT count(*)::int AS n FROM orchestrator_alerts WHERE kind = 'tenant_failing' AND cleared_at IS NULL`,
+      );
+      expect(open[0].n).toBe(0);
+      await runWith(9, { [tenant]: 'completed', [other]: 'completed' });
+      const [row] = await openRows('tenant_failures:daily_operations');
+      expect(row.cleared_at).not.toBeNull();
+    });
+
+    it('alerts a run whose every tenant failed as a run, not per tenant', async () => {
+      const opened = await runWith(6, { [tenant]: 'failed', [other]: 'failed' });
+      expect(opened.map((a) => a.kind)).toEqual(['run_failed']);
+      expect(
+        (await openRows(condition)).filter((r: { cleared_at: Date | null }) => !r.cleared_at),
+      ).toEqual([]);
+      await runWith(7, { [tenant]: 'completed', [other]: 'completed' });
+    });
+  });
+
   describe('failed runs', () => {
     it('fire once per condition and escalate at the consecutive-failures threshold', async () => {
       const fail = async (n: number) => {
@@ -356,7 +445,8 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
           await scheduledRun({
             workflow: 'daily_operations',
             scheduledFor: new Date(Date.UTC(2026, 3, n, 7)).toISOString(),
-            completedAt: new Date(Date.UTC(2026, 3, n, 7, 30)).toISOString(),
+            // a minute, as its summary says: the slow-run rule reads the row's times
+            completedAt: new Date(Date.UTC(2026, 3, n, 7, 1)).toISOString(),
             children: [{ tier: 'free', status: 'failed', completedAt: null }],
           }),
         );

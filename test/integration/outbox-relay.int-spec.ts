@@ -391,6 +391,55 @@ describeWith(['postgres', 'rabbitmq'], 'outbox relay against PostgreSQL and Rabb
     expect(row).toEqual({ n: 5, attempts: 0 });
   });
 
+  it('records an event no queue is bound for as unroutable, not sent, and delivers it once a queue is bound', async () => {
+    const key = testKey();
+    const replica = track(
+      await buildReplica(db.url, SERVICES.rabbitmq.url, {
+        pollIntervalMs: 50,
+        unroutableBackoff: { baseMs: 200, maxMs: 400 },
+      }),
+    );
+    replica.relay.start();
+    const [eventId] = await enqueue(replica, events(key, 1));
+    const row = async () =>
+      (
+        await replica.ds.query(
+          `SELECT status, sent_at, attempts, last_error FROM orchestrator_outbox
+            WHERE payload->>'event_id' = $1`,
+          [eventId],
+        )
+      )[0];
+
+    // confirmed by the broker, but returned: no queue is bound to this routing key
+    await until(async () => (await row()).attempts >= 2, 10_000);
+    const returned = await row();
+    expect(returned).toEqual(
+      expect.objectContaining({
+        status: 'unroutable',
+        sent_at: null,
+        last_error: expect.stringContaining(`routing key "${key}"`),
+      }),
+    );
+    expect(returned.last_error).toContain('NO_ROUTE');
+    expect((await replica.metrics.unroutable.get()).values).toEqual([
+      expect.objectContaining({
+        labels: { exchange: ORCHESTRATOR_EXCHANGE, routing_key: key },
+        value: expect.any(Number),
+      }),
+    ]);
+    expect(await counterTotal(replica.metrics.published)).toBe(0);
+
+    const queue = track(await BoundQueue.bind(ORCHESTRATOR_EXCHANGE, key));
+    await queue.waitForEvents([eventId], 10_000);
+    await until(async () => (await row()).status === 'sent', 5000);
+    await new Promise((r) => setTimeout(r, 600)); // a second delivery would arrive here
+
+    expect(queue.countsByEventId()).toEqual(new Map([[eventId, 1]]));
+    expect(await row()).toEqual(
+      expect.objectContaining({ status: 'sent', sent_at: expect.any(Date) }),
+    );
+  });
+
   it('without RABBITMQ_URL keeps events in the outbox and starts no relay', async () => {
     const replica = track(await buildReplica(db.url, undefined));
     expect(replica.relay.start()).toBe(false);

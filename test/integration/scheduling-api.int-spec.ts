@@ -3,6 +3,8 @@ import { Test } from '@nestjs/testing';
 import { LoggerModule } from 'nestjs-pino';
 import request from 'supertest';
 import { configureApp } from 'src/app.setup';
+import { IdempotencyRepository } from 'src/common/idempotency/idempotency.repository';
+import { IdempotencyService } from 'src/common/idempotency/idempotency.service';
 import { Clock } from 'src/common/time/clock';
 import { ConfigModule } from 'src/config/config.module';
 import { validateEnv } from 'src/config/validate-env';
@@ -58,6 +60,11 @@ describe('schedule API', () => {
         { provide: ScheduleExecutions, useValue: executions },
         { provide: ScheduleTenants, useValue: tenants },
         { provide: Clock, useValue: clock },
+        // requests here carry no Idempotency-Key, so the key table is never reached
+        {
+          provide: IdempotencyService,
+          useValue: new IdempotencyService({} as IdempotencyRepository),
+        },
         { provide: SchedulerSettings, useValue: new SchedulerSettings({ autoStart: false }) },
       ],
     }).compile();

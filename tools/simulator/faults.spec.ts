@@ -14,6 +14,16 @@ describe('FaultStore', () => {
     expect(store.list()).toEqual([]);
   });
 
+  it('keeps after_apply faults for after the work, and the others for before it', () => {
+    const store = new FaultStore(mulberry32(1));
+    store.add({ operation: 'notification.daily_summary', after_apply: true, reset: true }, now);
+    expect(store.take('notification', 'notification.daily_summary', 't1')).toBeUndefined();
+    expect(store.take('notification', 'notification.daily_summary', 't1', true)?.reset).toBe(true);
+    store.add({ operation: 'notification.daily_summary', status: 503, times: 1 }, now);
+    expect(store.take('notification', 'notification.daily_summary', 't1', true)?.reset).toBe(true);
+    expect(store.take('notification', 'notification.daily_summary', 't1')?.status).toBe(503);
+  });
+
   it('matches by operation and tenant, newest first', () => {
     const store = new FaultStore(mulberry32(1));
     store.add({ operation: 'forecasting.generate', status: 500 }, now);

@@ -13,6 +13,12 @@ export interface FaultSpec {
   reset?: boolean;
   times?: number;
   probability?: number;
+  /**
+   * do the work first (and cache its answer under the Idempotency-Key), or replay it,
+   * then answer with this fault's status or reset: "the downstream did it, the answer was
+   * lost". A refused call (4xx, before-faults) is not struck: there was no work.
+   */
+  after_apply?: boolean;
 }
 
 export interface Fault extends FaultSpec {
@@ -52,6 +58,7 @@ export function parseFault(input: unknown): FaultSpec {
     'reset',
     'times',
     'probability',
+    'after_apply',
   ]);
   const spec = input as Record<string, unknown>;
   for (const key of Object.keys(spec)) {
@@ -84,13 +91,19 @@ export function parseFault(input: unknown): FaultSpec {
   ) {
     throw new FaultValidationError('retry_after', 'retry_after must be seconds or an HTTP date');
   }
-  for (const key of ['hang', 'reset'] as const) {
+  for (const key of ['hang', 'reset', 'after_apply'] as const) {
     if (spec[key] !== undefined && typeof spec[key] !== 'boolean') {
       throw new FaultValidationError(key, `${key} must be true or false`);
     }
   }
   if (spec.status === undefined && spec.latency_ms === undefined && !spec.hang && !spec.reset) {
     throw new FaultValidationError('status', 'a fault needs status, latency_ms, hang or reset');
+  }
+  if (spec.after_apply && spec.status === undefined && !spec.reset) {
+    throw new FaultValidationError(
+      'after_apply',
+      'an after_apply fault needs status or reset: what replaces the answer once the work is done',
+    );
   }
   return spec as FaultSpec;
 }
@@ -131,11 +144,20 @@ export class FaultStore {
     return this.faults.length < before;
   }
 
-  /** The newest fault matching the call, consuming one of its `times`; undefined if none. */
-  take(service: string, operation: string, tenantId: string | undefined): Fault | undefined {
+  /**
+   * The newest fault matching the call, consuming one of its `times`; undefined if none.
+   * `afterApply` picks the faults that strike once the work is done instead of before it.
+   */
+  take(
+    service: string,
+    operation: string,
+    tenantId: string | undefined,
+    afterApply = false,
+  ): Fault | undefined {
     if (this.faults.length === 0) return undefined;
     for (let i = this.faults.length - 1; i >= 0; i--) {
       const f = this.faults[i];
+      if ((f.after_apply === true) !== afterApply) continue;
       if (f.service !== undefined && f.service !== service) continue;
       if (f.operation !== undefined && f.operation !== operation) continue;
       if (f.tenant_id !== undefined && f.tenant_id !== tenantId) continue;

@@ -11,6 +11,13 @@ export interface JournalEntry {
   /** 0 when the simulator never answered (hang cut by the client, or a reset) */
   status: number;
   replayed: boolean;
+  /**
+   * the call did the work (its handler ran and succeeded), whether or not the answer
+   * reached the caller; a replay or a refused call did none. One per key = exactly once.
+   */
+  effect: boolean;
+  /** the business day the request named (target_date, start_date, date or week_start) */
+  business_date: string | null;
   at: string;
   duration_ms: number;
 }
@@ -26,6 +33,8 @@ interface RawEntry {
   requestId: string | null;
   status: number;
   replayed: boolean;
+  effect: boolean;
+  businessDate: string | null;
   atMs: number;
   durationMs: number;
 }
@@ -90,6 +99,8 @@ export class Journal {
         request_id: e.requestId,
         status: e.status,
         replayed: e.replayed,
+        effect: e.effect,
+        business_date: e.businessDate,
         at: new Date(e.atMs).toISOString(),
         duration_ms: e.durationMs,
       });

@@ -137,6 +137,12 @@ function localDate(ms: number, timeZone: string): string {
 }
 
 const DAY = 86_400_000;
+
+/** The business day a request names (its UTC midnight), else the present. */
+function dayOf(body: Record<string, unknown>, field: string, nowMs: number): number {
+  const date = optionalDate(body, field);
+  return date === undefined ? nowMs : Date.parse(`${date}T00:00:00Z`);
+}
 const PO_STATUSES = new Set(['draft', 'approved', 'sent', 'received', 'cancelled']);
 
 export const ROUTES: RouteDef[] = [
@@ -148,8 +154,9 @@ export const ROUTES: RouteDef[] = [
     requireActive: true,
     handle({ body, record, seed, nowMs }) {
       const days = requireInt(body, 'days_ahead', 1, 90);
+      const day = dayOf(body, 'target_date', nowMs);
       const r = record!;
-      const rng = dayRng(seed, r, 'forecast', isoDate(nowMs));
+      const rng = dayRng(seed, r, 'forecast', isoDate(day));
       return {
         status: 200,
         body: {
@@ -158,8 +165,8 @@ export const ROUTES: RouteDef[] = [
           days_ahead: days,
           count: r.productCount * days,
           products: r.productCount,
-          start_date: isoDate(nowMs + DAY),
-          end_date: isoDate(nowMs + days * DAY),
+          start_date: isoDate(day + DAY),
+          end_date: isoDate(day + days * DAY),
           total_predicted_units: r.productCount * days * intBetween(rng, 40, 90),
           generated_at: new Date(nowMs).toISOString(),
         },
@@ -253,16 +260,17 @@ export const ROUTES: RouteDef[] = [
     method: 'POST',
     tenantFrom: 'body',
     requireActive: true,
-    handle({ record, seed, nowMs }) {
+    handle({ body, record, seed, nowMs }) {
+      const day = dayOf(body, 'target_date', nowMs);
       const r = record!;
-      const rng = dayRng(seed, r, 'production', isoDate(nowMs));
+      const rng = dayRng(seed, r, 'production', isoDate(day));
       const batches = Math.ceil(r.productCount * 0.6) + intBetween(rng, 0, 6);
       return {
         status: 200,
         body: {
           tenant_id: r.tenant.id,
           schedule_id: randomUUID(),
-          schedule_date: isoDate(nowMs + DAY),
+          schedule_date: isoDate(day + DAY),
           batches,
           total_units: batches * intBetween(rng, 40, 120),
           products_planned: r.productCount,
@@ -279,8 +287,9 @@ export const ROUTES: RouteDef[] = [
     requireActive: true,
     handle({ body, record, seed, nowMs }) {
       const days = requireInt(body, 'days_ahead', 1, 90);
+      const day = dayOf(body, 'target_date', nowMs);
       const r = record!;
-      const rng = dayRng(seed, r, 'procurement', isoDate(nowMs));
+      const rng = dayRng(seed, r, 'procurement', isoDate(day));
       const count = intBetween(rng, 2, Math.max(2, Math.floor(r.ingredientCount / 2)));
       const needs = [];
       let cost = 0;
@@ -294,7 +303,7 @@ export const ROUTES: RouteDef[] = [
           ingredient_name: ingredient.name,
           quantity,
           unit: ingredient.unit,
-          needed_by: isoDate(nowMs + intBetween(rng, 1, days) * DAY),
+          needed_by: isoDate(day + intBetween(rng, 1, days) * DAY),
           supplier_id: supplierId(seed, ing % 8),
         });
       }
@@ -347,8 +356,9 @@ export const ROUTES: RouteDef[] = [
     requireActive: true,
     handle({ body, record, seed, nowMs }) {
       const days = requireInt(body, 'days_ahead', 1, 90);
+      const day = dayOf(body, 'start_date', nowMs);
       const r = record!;
-      const rng = dayRng(seed, r, 'inventory', isoDate(nowMs));
+      const rng = dayRng(seed, r, 'inventory', isoDate(day));
       const risks = [];
       const riskCount = intBetween(rng, 0, 3);
       for (let i = 0; i < riskCount; i++) {
@@ -358,7 +368,7 @@ export const ROUTES: RouteDef[] = [
           ingredient_name: INGREDIENTS[ing].name,
           current_stock: round(rng() * 20, 1),
           unit: INGREDIENTS[ing].unit,
-          projected_stockout_date: isoDate(nowMs + intBetween(rng, 1, days) * DAY),
+          projected_stockout_date: isoDate(day + intBetween(rng, 1, days) * DAY),
         });
       }
       return {
@@ -366,6 +376,7 @@ export const ROUTES: RouteDef[] = [
         body: {
           tenant_id: r.tenant.id,
           projection_id: randomUUID(),
+          start_date: isoDate(day),
           days_ahead: days,
           items_projected: r.ingredientCount + r.productCount,
           stockout_risks: risks,

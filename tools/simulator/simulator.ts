@@ -342,6 +342,7 @@ class Simulator {
       }
       const tenantId = typeof body.tenant_id === 'string' ? body.tenant_id : undefined;
       (res as TrackedResponse).simTenantId = tenantId ?? null;
+      (res as TrackedResponse).simBusinessDate = businessDateOf(body);
       this.dispatch(req, res, route, service, operation, body, query, tenantId);
     });
   }
@@ -362,6 +363,8 @@ class Simulator {
     const tracked = res as TrackedResponse;
     tracked.simTenantId = tenantId ?? query?.get('tenant_id') ?? null;
     tracked.simReplayed = false;
+    tracked.simEffect = false;
+    tracked.simBusinessDate = null;
     const idem = req.headers['idempotency-key'];
     const reqId = req.headers['x-request-id'];
     res.on('close', () => {
@@ -383,6 +386,8 @@ class Simulator {
         requestId: typeof reqId === 'string' ? reqId : null,
         status,
         replayed: tracked.simReplayed,
+        effect: tracked.simEffect,
+        businessDate: tracked.simBusinessDate,
         atMs: at,
         durationMs: Date.now() - at,
       });
@@ -463,6 +468,7 @@ class Simulator {
       const cached = this.idempotent.get(cacheKey);
       if (cached) {
         (res as TrackedResponse).simReplayed = true;
+        if (this.loseAnswer(res, service, operation, tenantForFault, delay)) return;
         this.answer(res, cached.status, cached.body, delay, { 'Idempotent-Replayed': 'true' });
         return;
       }
@@ -486,9 +492,40 @@ class Simulator {
         payload = JSON.stringify(errorBody('INTERNAL_ERROR', (err as Error).message));
       }
     }
-    if (cacheKey !== undefined && status >= 200 && status < 300)
-      this.remember(cacheKey, status, payload);
+    if (status >= 200 && status < 300) {
+      (res as TrackedResponse).simEffect = true;
+      if (cacheKey !== undefined) this.remember(cacheKey, status, payload);
+      if (this.loseAnswer(res, service, operation, tenantForFault, delay)) return;
+    }
     this.answer(res, status, payload, delay);
+  }
+
+  /**
+   * An after_apply fault: the work is done (or replayed) and remembered, and the answer is
+   * lost on the way back (reset) or replaced by the fault's status. True when it struck.
+   */
+  private loseAnswer(
+    res: ServerResponse,
+    service: string,
+    operation: string,
+    tenantId: string | undefined,
+    delay: number,
+  ): boolean {
+    const lost = this.faults.take(service, operation, tenantId, true);
+    if (!lost) return false;
+    if (lost.reset) {
+      res.socket?.destroy();
+      return true;
+    }
+    const body =
+      lost.body !== undefined
+        ? lost.body
+        : errorBody(
+            lost.status! >= 500 ? 'UNAVAILABLE' : 'INJECTED_FAULT',
+            `injected fault ${lost.id} (after the work was done)`,
+          );
+    this.answer(res, lost.status!, JSON.stringify(body), delay);
+    return true;
   }
 
   private run(
@@ -710,6 +747,17 @@ class Simulator {
 interface TrackedResponse extends ServerResponse {
   simTenantId: string | null;
   simReplayed: boolean;
+  simEffect: boolean;
+  simBusinessDate: string | null;
+}
+
+/** The business day a request names, for the journal (a malformed one is not a date). */
+function businessDateOf(body: Record<string, unknown>): string | null {
+  for (const key of ['target_date', 'start_date', 'date', 'week_start']) {
+    const v = body[key];
+    if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return v;
+  }
+  return null;
 }
 
 function journalFilter(query: URLSearchParams | null): JournalFilter {

@@ -13,17 +13,24 @@ import { CallOptions, callFields } from '../services';
 export class ForecastingClient {
   constructor(private readonly http: HttpCore) {}
 
-  /** `POST /api/v1/forecasting/generate` (the specification's route; 300 s timeout). */
+  /**
+   * `POST /api/v1/forecasting/generate` (the specification's route; 300 s timeout);
+   * `target_date` (an addition) is the business day the forecasts start after.
+   */
   generate(
     tenantId: string,
-    options: CallOptions & { daysAhead?: number } = {},
+    options: CallOptions & { daysAhead?: number; targetDate?: string } = {},
   ): Promise<ForecastResult> {
     return this.http.call<ForecastResult>({
       service: 'forecasting',
       operation: 'forecasting.generate',
       method: 'POST',
       path: '/api/v1/forecasting/generate',
-      body: { tenant_id: tenantId, days_ahead: options.daysAhead ?? 7 },
+      body: {
+        tenant_id: tenantId,
+        days_ahead: options.daysAhead ?? 7,
+        ...(options.targetDate ? { target_date: options.targetDate } : {}),
+      },
       ...callFields(options, 'forecasting.generate'),
     });
   }

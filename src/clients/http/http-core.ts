@@ -10,6 +10,7 @@ import {
 } from 'cockatiel';
 import { Dispatcher, Pool } from 'undici';
 import { BackoffSettings, DEFAULT_BACKOFF, backoffDelayMs, parseRetryAfterMs } from './backoff';
+import { BreakerLogSink, logBreakerTransitions } from './breaker-log';
 import { AttemptOutcome, BreakerStateValue, ClientMetrics } from './client-metrics';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { UpstreamError, UpstreamErrorCode, excerpt, isRetryableStatus } from './upstream.error';
@@ -54,6 +55,8 @@ export interface HttpCoreSettings {
   /** null: no metrics (benchmarks of the bare core) */
   metrics?: ClientMetrics | null;
   random?: () => number;
+  /** where breaker transitions are logged (default: Nest's logger, context CircuitBreaker) */
+  breakerLog?: BreakerLogSink;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -288,6 +291,7 @@ export class HttpCore {
       if (state === CircuitState.Open) runtime.openedAt = performance.now();
       this.metrics?.setBreakerState(endpoint.name, toGauge(state));
     });
+    logBreakerTransitions(breaker, endpoint.name, b.halfOpenAfterMs, this.settings.breakerLog);
     this.metrics?.setBreakerState(endpoint.name, BreakerStateValue.CLOSED);
     this.metrics?.trackInFlight(endpoint.name, () => runtime.limiter.inUse);
     this.services.set(endpoint.name, runtime);

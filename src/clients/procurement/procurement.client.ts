@@ -25,17 +25,24 @@ export interface DeliveryQuery {
 export class ProcurementClient {
   constructor(private readonly http: HttpCore) {}
 
-  /** `POST /api/v1/procurement/needs/calculate` (the specification's route; 180 s timeout). */
+  /**
+   * `POST /api/v1/procurement/needs/calculate` (the specification's route; 180 s
+   * timeout); `target_date` (an addition) is the business day the needs count from.
+   */
   calculateNeeds(
     tenantId: string,
-    options: CallOptions & { daysAhead?: number } = {},
+    options: CallOptions & { daysAhead?: number; targetDate?: string } = {},
   ): Promise<ProcurementNeedsResult> {
     return this.http.call<ProcurementNeedsResult>({
       service: 'procurement',
       operation: 'procurement.calculate_needs',
       method: 'POST',
       path: '/api/v1/procurement/needs/calculate',
-      body: { tenant_id: tenantId, days_ahead: options.daysAhead ?? 14 },
+      body: {
+        tenant_id: tenantId,
+        days_ahead: options.daysAhead ?? 14,
+        ...(options.targetDate ? { target_date: options.targetDate } : {}),
+      },
       ...callFields(options, 'procurement.calculate_needs'),
     });
   }

@@ -8,14 +8,23 @@ import { CallOptions, callFields } from '../services';
 export class ProductionClient {
   constructor(private readonly http: HttpCore) {}
 
-  /** `POST /api/v1/production/schedules/generate` (the specification's route; 180 s timeout). */
-  generateSchedule(tenantId: string, options: CallOptions = {}): Promise<ProductionScheduleResult> {
+  /**
+   * `POST /api/v1/production/schedules/generate` (the specification's route; 180 s
+   * timeout); `target_date` (an addition) is the business day the plan is made on.
+   */
+  generateSchedule(
+    tenantId: string,
+    options: CallOptions & { targetDate?: string } = {},
+  ): Promise<ProductionScheduleResult> {
     return this.http.call<ProductionScheduleResult>({
       service: 'production',
       operation: 'production.generate_schedule',
       method: 'POST',
       path: '/api/v1/production/schedules/generate',
-      body: { tenant_id: tenantId },
+      body: {
+        tenant_id: tenantId,
+        ...(options.targetDate ? { target_date: options.targetDate } : {}),
+      },
       ...callFields(options, 'production.generate_schedule'),
     });
   }

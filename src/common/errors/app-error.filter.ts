@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { AppError, httpStatusFor } from './app-error';
+import { describeDatabaseTimeout } from './database-timeout';
 
 interface JsonResponse {
   status(code: number): { json(body: unknown): void };
+  setHeader(name: string, value: string): void;
 }
+
+/** Seconds a client is asked to wait after a database timeout: long enough for a lock to pass. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * One JSON error shape for every route: `{ statusCode, error, message, details? }`.
@@ -41,6 +46,18 @@ export class AppErrorFilter implements ExceptionFilter {
         res.status(status).json(body); // readiness answers carry their reasons
         return;
       }
+    }
+    const timeout = describeDatabaseTimeout(exception);
+    if (timeout) {
+      // degraded, not broken: a lock or a full pool passes; the caller should retry
+      this.logger.warn(`database busy: ${timeout}`);
+      res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+      res.status(503).json({
+        statusCode: 503,
+        error: 'DATABASE_UNAVAILABLE',
+        message: `${timeout}; retry in a few seconds`,
+      });
+      return;
     }
     const errorId = randomUUID();
     this.logger.error(

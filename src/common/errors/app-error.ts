@@ -1,7 +1,7 @@
 /**
  * Every error a caller can cause carries a code; the suffix decides the HTTP status
  * (CONVENTIONS.md "Errors"): *_NOT_FOUND 404, *_INVALID* 400, *_CONFLICT 409,
- * *_FORBIDDEN 403. Anything without a code is a 500 with an errorId. A module's subclass
+ * *_FORBIDDEN 403, *_UNPROCESSABLE 422. Anything without a code is a 500 with an errorId. A module's subclass
  * names its code enum (`extends AppError<WorkflowErrorCode>`), so it carries only its own.
  */
 export class AppError<Code extends string = string> extends Error {
@@ -21,6 +21,7 @@ export function httpStatusFor(code: string): number {
   if (code.includes('_INVALID')) return 400;
   if (code.endsWith('_CONFLICT')) return 409;
   if (code.endsWith('_FORBIDDEN')) return 403;
+  if (code.endsWith('_UNPROCESSABLE')) return 422;
   if (code.endsWith('_UNAVAILABLE')) return 503;
   return 500;
 }

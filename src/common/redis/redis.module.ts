@@ -1,10 +1,20 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
+import { withTimeout } from 'src/common/time/with-timeout';
 import { AppConfig } from 'src/config/app-config.service';
+
+/** Readiness answers within 2 s whatever hangs: the ping gets 1.5 s. */
+const PING_TIMEOUT_MS = 1500;
 
 /**
  * The one shared Redis connection (null when REDIS_URL is unset). Leader election makes
  * its own connection so a slow cache call can never delay a lock renewal.
+ *
+ * Every command has a deadline (REDIS_COMMAND_TIMEOUT_MS): a Redis that accepts the
+ * connection and then stops answering (a partition, a full server) would otherwise keep
+ * a command waiting for as long as the socket lives. Nothing is queued while
+ * disconnected and a command is retried at most once after a reconnect, so a caller
+ * hears about an outage at once instead of after it.
  */
 @Injectable()
 export class RedisConnection implements OnApplicationShutdown {
@@ -14,7 +24,14 @@ export class RedisConnection implements OnApplicationShutdown {
   constructor(@Inject(AppConfig) config: AppConfig) {
     const url = config.get('REDIS_URL');
     this.client = url
-      ? new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+      ? new Redis(url, {
+          connectionName: 'orchestrator',
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: false,
+          lazyConnect: false,
+          commandTimeout: config.get('REDIS_COMMAND_TIMEOUT_MS'),
+          connectTimeout: config.get('REDIS_CONNECT_TIMEOUT_MS'),
+        })
       : null;
     this.client?.on('error', (err: Error) => this.logger.warn(`redis: ${err.message}`));
   }
@@ -22,7 +39,7 @@ export class RedisConnection implements OnApplicationShutdown {
   async ping(): Promise<{ ok: boolean; reason?: string }> {
     if (!this.client) return { ok: true };
     try {
-      await this.client.ping();
+      await withTimeout(this.client.ping(), PING_TIMEOUT_MS);
       return { ok: true };
     } catch (err) {
       return { ok: false, reason: `redis unreachable: ${(err as Error).message}` };

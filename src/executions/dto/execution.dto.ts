@@ -11,6 +11,7 @@ import {
   IsString,
   IsUUID,
   Max,
+  MaxLength,
   Min,
 } from 'class-validator';
 
@@ -51,6 +52,7 @@ export class ListExecutionsQuery extends TimeRangePageQuery {
   @ApiPropertyOptional({ description: 'workflow id or name' })
   @IsOptional()
   @IsString()
+  @MaxLength(255)
   workflow?: string;
 
   @ApiPropertyOptional()

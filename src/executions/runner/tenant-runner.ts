@@ -1,11 +1,12 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { OperationRegistry } from 'src/clients/operation-registry';
 import { Clock } from 'src/common/time/clock';
 import type { StepDefinition, WorkflowEntity } from 'src/workflows/workflow.entity';
 import type { FinalState, LogRow, StepRow } from '../executions.repository';
 import type { ExecutionEntity } from '../execution.entity';
-import { nextAttemptDelayMs, shouldRetry } from './retry-policy';
+import { nextAttemptDelayMs, permanentFailure, shouldRetry } from './retry-policy';
 import { StateWriter } from './state-writer';
+import { businessDate, stepIdempotencyKey } from './step-key';
 
 /** Why a run's signal was aborted; only `deadline` is an outcome the runner records. */
 export type AbortReason = 'deadline' | 'shutdown' | 'lease-lost';
@@ -37,6 +38,9 @@ export interface TenantRun {
   stepConcurrency: number;
 }
 
+/** The random source of the tenant retries' jitter; a test provides a seeded one. */
+export const TENANT_RUNNER_RANDOM = Symbol('TENANT_RUNNER_RANDOM');
+
 const MAX_ERROR_LENGTH = 2000;
 
 /**
@@ -66,6 +70,9 @@ export class TenantRunner {
     private readonly registry: OperationRegistry,
     private readonly writer: StateWriter,
     private readonly clock: Clock,
+    @Optional()
+    @Inject(TENANT_RUNNER_RANDOM)
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** Called after each step attempt's outcome is written; a throwing listener is ignored. */
@@ -92,6 +99,8 @@ export class TenantRunner {
     );
     const results: Record<string, unknown> = Object.fromEntries(run.completed);
     const errors = new Map<string, string>();
+    // the thrown values, asked whether a retry can help
+    const failures = new Map<string, unknown>();
     const startedAt = execution.startedAt ?? this.clock.now();
     const inFlight = new Set<Promise<void>>();
     // step name -> its row is durable (steps completed by earlier attempts already are)
@@ -132,6 +141,7 @@ export class TenantRunner {
               results,
               state,
               errors,
+              failures,
               recorded,
             ).finally(() => inFlight.delete(p));
             inFlight.add(p);
@@ -185,6 +195,10 @@ export class TenantRunner {
     };
     const firstError = [...errors.entries()][0];
     const errorText = firstError ? `${firstError[0]}: ${firstError[1]}` : null;
+    const permanent = permanentFailure(
+      requiredFailures.filter((s) => failures.has(s.name)).map((s) => failures.get(s.name)),
+    );
+    const permanentStep = requiredFailures.find((s) => failures.get(s.name) === permanent);
 
     let final: FinalState;
     if (reason === 'deadline') {
@@ -207,8 +221,8 @@ export class TenantRunner {
         attempt: execution.attempt,
         nextAttemptAt: null,
       };
-    } else if (shouldRetry(execution.attempt, workflow.maxRetries)) {
-      const delay = nextAttemptDelayMs(execution.attempt, workflow.retryDelaySeconds);
+    } else if (permanent === undefined && shouldRetry(execution.attempt, workflow.maxRetries)) {
+      const delay = nextAttemptDelayMs(execution.attempt, workflow.retryDelaySeconds, this.random);
       final = {
         ...base,
         status: 'pending',
@@ -224,7 +238,10 @@ export class TenantRunner {
         status: 'failed',
         completedAt: now,
         durationSeconds: seconds(startedAt, now),
-        errorMessage: errorText ?? 'steps not run',
+        errorMessage:
+          permanent !== undefined && permanentStep
+            ? `${permanentStep.name}: ${errors.get(permanentStep.name)} (not retried: a retry cannot succeed; fix the request or the step's params)`
+            : (errorText ?? 'steps not run'),
         attempt: execution.attempt,
         nextAttemptAt: null,
       };
@@ -239,9 +256,10 @@ export class TenantRunner {
     results: Record<string, unknown>,
     state: Map<string, StepState>,
     errors: Map<string, string>,
+    failures: Map<string, unknown>,
     recorded: Map<string, Promise<void>>,
   ): Promise<void> {
-    const { execution } = run;
+    const { execution, workflow } = run;
     // this step's row waits for the rows of the steps it depends on
     const record = (op: { steps: StepRow[]; logs: LogRow[] }): Promise<void> => {
       const before = (step.depends_on ?? []).flatMap((d) => recorded.get(d) ?? []);
@@ -295,15 +313,23 @@ export class TenantRunner {
       at: this.clock.now(),
     });
     try {
+      const zone = execution.tenantTimezone ?? workflow.timezone;
       const result = await this.registry.run(step.operation, {
-        tenant: { id: execution.tenantId! },
+        tenant: { id: execution.tenantId!, ...(zone ? { timezone: zone } : {}) },
         executionId: execution.id,
         runId: execution.parentExecutionId ?? execution.id,
         stepName: step.name,
         params: step.params ?? {},
         previousResults: { ...results },
         signal: run.signal,
-        idempotencyKey: `${execution.id}:${step.name}`,
+        idempotencyKey: stepIdempotencyKey({
+          workflowId: execution.workflowId ?? workflow.id,
+          scheduledFor: execution.scheduledFor,
+          tenantId: execution.tenantId!,
+          stepName: step.name,
+        }),
+        scheduledFor: execution.scheduledFor,
+        businessDate: businessDate(execution.scheduledFor, zone, workflow.timezone),
         timeoutSeconds: step.timeout_seconds,
         retries: step.retries,
       });
@@ -338,6 +364,7 @@ export class TenantRunner {
       }
       const message = describe(err);
       errors.set(step.name, message);
+      failures.set(step.name, err);
       state.set(step.name, 'failed');
       const durationMs = this.clock.now().getTime() - startedAt.getTime();
       const attempts = (err as { attempts?: unknown } | null)?.attempts;

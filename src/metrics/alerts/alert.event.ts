@@ -11,7 +11,11 @@ export type AlertKind =
   | 'slow_run'
   | 'slot_missed'
   | 'deadline_missed'
-  | 'dead_mans_switch';
+  | 'dead_mans_switch'
+  /** one tenant's failure streak in a run that otherwise completed (condition per tenant) */
+  | 'tenant_failing'
+  /** more tenants failed in one completed run than get an alert each */
+  | 'tenant_failures';
 
 export type AlertSeverity = 'warning' | 'critical';
 

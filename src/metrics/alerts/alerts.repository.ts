@@ -126,6 +126,34 @@ export class AlertsRepository {
     return row ? Number(row.ms) : null;
   }
 
+  /** A run's tenants that did not complete (failed or cancelled), at most `limit`, by tenant. */
+  async unsuccessfulTenants(
+    runId: string,
+    limit: number,
+  ): Promise<
+    { tenant_id: string; execution_id: string; status: string; error_message: string | null }[]
+  > {
+    return this.dataSource.query(
+      `SELECT tenant_id, id AS execution_id, status, error_message FROM orchestrator_executions
+        WHERE parent_execution_id = $1 AND status IN ('failed', 'cancelled')
+        ORDER BY tenant_id LIMIT $2`,
+      [runId, limit],
+    );
+  }
+
+  /** Open tenant_failing conditions of a workflow whose tenant completed in this run. */
+  async recoveredTenantConditions(runId: string, workflowName: string): Promise<string[]> {
+    const rows: { condition_key: string }[] = await this.dataSource.query(
+      `SELECT a.condition_key FROM orchestrator_alerts a
+         JOIN orchestrator_executions e
+           ON e.parent_execution_id = $1 AND e.status = 'completed'
+          AND a.condition_key = 'tenant_failing:' || $2 || ':' || e.tenant_id::text
+        WHERE a.kind = 'tenant_failing' AND a.workflow_name = $2 AND a.cleared_at IS NULL`,
+      [runId, workflowName],
+    );
+    return rows.map((r) => r.condition_key);
+  }
+
   /** Runs still open, with their age basis (created_at). */
   async openRuns(): Promise<{ id: string; workflow_name: string; created_at: Date }[]> {
     return this.dataSource.query(

@@ -25,6 +25,11 @@ const TIERS_BY_PRIORITY = ['free', 'starter', 'professional', 'enterprise'] as c
 const SLOW_RUN_HISTORY = 14;
 /** how far back deadline verdicts are still looked for (a leader down for a day catches up) */
 const DEADLINE_LOOKBACK_DAYS = 2;
+/**
+ * Tenant alerts a run may open; past it, one tenant_failures alert says how many failed.
+ * Hundreds of tenants failing together is one incident, not hundreds of pages.
+ */
+export const TENANT_ALERTS_PER_RUN = 20;
 
 /** Kinds a completed run clears, since it proves the condition over. */
 const CLEARED_BY_SUCCESS: AlertKind[] = [
@@ -34,7 +39,8 @@ const CLEARED_BY_SUCCESS: AlertKind[] = [
   'slot_missed',
 ];
 
-export const conditionKey = (kind: AlertKind, workflow: string) => `${kind}:${workflow}`;
+export const conditionKey = (kind: AlertKind, workflow: string, tenantId?: string) =>
+  tenantId === undefined ? `${kind}:${workflow}` : `${kind}:${workflow}:${tenantId}`;
 
 /**
  * Alerts on the orchestrator itself. Each condition (kind + workflow) fires once: an open
@@ -44,7 +50,10 @@ export const conditionKey = (kind: AlertKind, workflow: string) => `${kind}:${wo
  * notification service (best effort: the event is the durable signal). The next success
  * clears it (`orchestrator.alert_resolved`).
  *
- * Conditions: a failed run; consecutive_failures reaching ALERT_CONSECUTIVE_FAILURES; a
+ * Conditions: a failed run (every tenant failed); a tenant failing in a run that
+ * otherwise completed (one alert per tenant failure streak, cleared when the tenant next
+ * completes; past TENANT_ALERTS_PER_RUN one tenant_failures alert instead);
+ * consecutive_failures reaching ALERT_CONSECUTIVE_FAILURES; a
  * run longer than ALERT_SLOW_RUN_FACTOR times the median of the last 14 completed runs
  * and than ALERT_SLOW_RUN_FLOOR_SECONDS, once ALERT_SLOW_RUN_MIN_RUNS runs completed
  * (also while still running); a missed or overlapping slot; a deadline miss
@@ -107,6 +116,7 @@ export class AlertsService implements OnApplicationBootstrap {
         ),
         `run ${parent.id} completed`,
       );
+      opened.push(...(await this.tenantStreaks(workflow, parent.id)));
     } else {
       const affected = Number(summary.tenants_failed ?? 0) + Number(summary.tenants_cancelled ?? 0);
       const failed = await this.fire({
@@ -292,6 +302,50 @@ export class AlertsService implements OnApplicationBootstrap {
     return opened;
   }
 
+  /**
+   * The failure streaks of single tenants in a run that completed: a tenant that failed
+   * opens `tenant_failing:<workflow>:<tenant>` (once per streak: the open row is the
+   * streak), a tenant that completed clears its own. A run that failed whole is alerted
+   * as a run (run_failed), not as thousands of tenants.
+   */
+  private async tenantStreaks(workflow: string, runId: string): Promise<AlertRow[]> {
+    const recovered = await this.repository.recoveredTenantConditions(runId, workflow);
+    if (recovered.length > 0) await this.clear(recovered, `tenant completed in run ${runId}`);
+    const failed = await this.repository.unsuccessfulTenants(runId, TENANT_ALERTS_PER_RUN + 1);
+    if (failed.length <= TENANT_ALERTS_PER_RUN) {
+      await this.clear([conditionKey('tenant_failures', workflow)], `run ${runId} completed`);
+    }
+    const opened: AlertRow[] = [];
+    if (failed.length > TENANT_ALERTS_PER_RUN) {
+      const alert = await this.fire({
+        kind: 'tenant_failures',
+        workflow,
+        severity: 'warning',
+        message: `${workflow} run ${runId} completed with more than ${TENANT_ALERTS_PER_RUN} tenants failed; see GET /executions/${runId}`,
+        details: { execution_id: runId, tenants_alerted_limit: TENANT_ALERTS_PER_RUN },
+      });
+      if (alert) opened.push(alert);
+      return opened;
+    }
+    for (const t of failed) {
+      const alert = await this.fire({
+        kind: 'tenant_failing',
+        workflow,
+        tenantId: t.tenant_id,
+        severity: 'warning',
+        message: `${workflow}: tenant ${t.tenant_id} ${t.status} in run ${runId}: ${t.error_message ?? 'no error recorded'}`,
+        details: {
+          execution_id: runId,
+          tenant_id: t.tenant_id,
+          tenant_execution_id: t.execution_id,
+          error_message: t.error_message,
+        },
+      });
+      if (alert) opened.push(alert);
+    }
+    return opened;
+  }
+
   listOpen(): Promise<AlertRow[]> {
     return this.repository.listOpen();
   }
@@ -338,12 +392,13 @@ export class AlertsService implements OnApplicationBootstrap {
   private async fire(a: {
     kind: AlertKind;
     workflow: string;
+    tenantId?: string;
     severity: AlertSeverity;
     message: string;
     details: Record<string, unknown>;
   }): Promise<AlertRow | null> {
     const draft: AlertDraft = {
-      conditionKey: conditionKey(a.kind, a.workflow),
+      conditionKey: conditionKey(a.kind, a.workflow, a.tenantId),
       kind: a.kind,
       severity: a.severity,
       workflowName: a.workflow,

@@ -17,7 +17,10 @@ export class MetricsQuery {
   @Matches(DATE, { message: 'to must be a date such as 2026-03-31' })
   to?: string;
 
-  @ApiPropertyOptional({ description: 'only this workflow', example: 'daily_operations' })
+  @ApiPropertyOptional({
+    description: 'only this workflow (name or id)',
+    example: 'daily_operations',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(255)

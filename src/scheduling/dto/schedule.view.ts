@@ -75,7 +75,7 @@ export class BackfillSlotView {
   @ApiProperty({
     enum: ['started', 'duplicate', 'no_tenants'],
     description:
-      'duplicate: the slot already has a run (or a skip record); no_tenants: none of tenant_ids is due in that slot',
+      'started: a run for the tenants with no completed execution at the slot (a skipped or missed slot included); duplicate: a run of the slot is open, or every tenant already completed there; no_tenants: none of tenant_ids is due in that slot',
   })
   outcome: 'started' | 'duplicate' | 'no_tenants';
   @ApiPropertyOptional() execution_id?: string;

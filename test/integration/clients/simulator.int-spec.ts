@@ -228,6 +228,71 @@ describe('bakery platform simulator over HTTP', () => {
     expect((await call('GET', '/__sim/calls')).body).toEqual([]);
   });
 
+  it('does the work then loses the answer (after_apply): one effect per key, replays after', async () => {
+    const t = sim.activeTenants()[6].id;
+    sim.addFault({
+      operation: 'notification.daily_summary',
+      after_apply: true,
+      reset: true,
+      times: 1,
+    });
+    sim.addFault({
+      operation: 'notification.daily_summary',
+      after_apply: true,
+      status: 500,
+      times: 1,
+    });
+    const headers = { ...AUTH, 'Idempotency-Key': 'orc1-lost' };
+    const body = {
+      tenant_id: t,
+      orchestration_run_id: 'run-1',
+      date: '2026-10-06',
+      summary: {},
+    };
+    const path = '/api/v1/notifications/daily-summary';
+    // the newest fault first: a 500 replaces the answer of the work just done
+    expect((await call('POST', path, body, headers)).status).toBe(500);
+    // then the replay's answer is lost with the connection
+    await expect(call('POST', path, body, headers)).rejects.toThrow();
+    const third = await call('POST', path, body, headers);
+    expect(third.status).toBe(202);
+    expect(third.headers.get('idempotent-replayed')).toBe('true');
+
+    await new Promise((r) => setTimeout(r, 50));
+    const journal = sim.calls({ idempotency_key: 'orc1-lost' });
+    expect(journal.map((c) => [c.status, c.effect, c.replayed, c.business_date])).toEqual([
+      [500, true, false, '2026-10-06'],
+      [0, false, true, '2026-10-06'],
+      [202, false, true, '2026-10-06'],
+    ]);
+  });
+
+  it('refuses an after_apply fault that does not say what replaces the answer', async () => {
+    const res = await call('POST', '/__sim/faults', { after_apply: true, latency_ms: 10 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe('after_apply');
+  });
+
+  it("does a dated operation's work for the business day it names", async () => {
+    const t = sim.activeTenants()[7].id;
+    const res = await call('POST', '/api/v1/forecasting/generate', {
+      tenant_id: t,
+      days_ahead: 7,
+      target_date: '2026-10-06',
+    });
+    expect(res.body).toMatchObject({ start_date: '2026-10-07', end_date: '2026-10-13' });
+    const inventory = await call('POST', '/api/v1/inventory/projections/generate', {
+      tenant_id: t,
+      days_ahead: 14,
+      start_date: '2026-10-06',
+    });
+    expect(inventory.body.start_date).toBe('2026-10-06');
+    expect(sim.calls({ tenant_id: t }).map((c) => c.business_date)).toEqual([
+      '2026-10-06',
+      '2026-10-06',
+    ]);
+  });
+
   it('resets the connection or hangs when told to, journalling status 0', async () => {
     const t = sim.activeTenants()[4].id;
     sim.addFault({ operation: 'inventory.project', reset: true, times: 1 });

@@ -1,0 +1,140 @@
+import { ClientsError, ClientsErrorCode } from 'src/clients/clients.errors';
+import { UpstreamError, UpstreamErrorCode } from 'src/clients/http/upstream.error';
+import {
+  OPERATION_NAMES,
+  OperationContext,
+  OperationRegistry,
+} from 'src/clients/operation-registry';
+import { FakeClock } from 'src/common/time/fake-clock';
+import type { WorkflowEntity } from 'src/workflows/workflow.entity';
+import type { ExecutionEntity } from '../execution.entity';
+import type { StateWriter } from './state-writer';
+import { TenantRunner } from './tenant-runner';
+
+/** Answers every operation, except the ones told to throw; records each context. */
+class ScriptedRegistry extends OperationRegistry {
+  readonly seen: OperationContext[] = [];
+  constructor(private readonly failures: Record<string, unknown> = {}) {
+    super();
+  }
+  names() {
+    return [...OPERATION_NAMES];
+  }
+  has() {
+    return true;
+  }
+  async run(name: string, ctx: OperationContext) {
+    this.seen.push(ctx);
+    if (ctx.stepName in this.failures) throw this.failures[ctx.stepName];
+    return { ok: name };
+  }
+}
+
+const writer = { write: async () => new Set<string>() } as unknown as StateWriter;
+
+const workflow = {
+  id: 'wf-1',
+  workflowName: 'daily_operations',
+  timezone: 'Europe/Madrid',
+  maxRetries: 3,
+  retryDelaySeconds: 300,
+  maxExecutionTimeSeconds: 3600,
+  steps: [
+    { name: 'generate_forecasts', operation: 'forecasting.generate' },
+    {
+      name: 'calculate_production',
+      operation: 'production.generate_schedule',
+      depends_on: ['generate_forecasts'],
+    },
+  ],
+} as unknown as WorkflowEntity;
+
+const execution = (over: Partial<ExecutionEntity> = {}) =>
+  ({
+    id: 'exec-1',
+    workflowId: 'wf-1',
+    workflowName: 'daily_operations',
+    tenantId: 'tenant-1',
+    parentExecutionId: 'run-1',
+    scheduledFor: new Date('2026-03-02T23:30:00Z'),
+    tenantTimezone: 'Europe/Lisbon',
+    attempt: 1,
+    startedAt: null,
+    ...over,
+  }) as ExecutionEntity;
+
+const now = new Date('2026-06-01T10:00:00Z');
+
+async function runWith(registry: OperationRegistry, exec = execution(), random = () => 0.5) {
+  const runner = new TenantRunner(registry, writer, new FakeClock(now), random);
+  return runner.run({
+    execution: exec,
+    workflow,
+    completed: new Map(),
+    signal: new AbortController().signal,
+    owner: 'me',
+    stepConcurrency: 2,
+  });
+}
+
+const upstream = (status: number) =>
+  new UpstreamError({
+    service: 'production',
+    operation: 'production.generate_schedule',
+    code: UpstreamErrorCode.HTTP_ERROR,
+    retryable: status >= 500,
+    status,
+  });
+
+describe(TenantRunner.name, () => {
+  describe('run', () => {
+    it("gives each step the slot's business date in the tenant's zone and a slot-based key", async () => {
+      const registry = new ScriptedRegistry();
+      await runWith(registry);
+      // 23:30Z on the 2nd is the 2nd in Lisbon (the 3rd in Madrid, the workflow's zone)
+      expect(registry.seen.map((c) => c.businessDate)).toEqual(['2026-03-02', '2026-03-02']);
+      expect(registry.seen[0].tenant.timezone).toBe('Europe/Lisbon');
+
+      const retry = new ScriptedRegistry();
+      await runWith(retry, execution({ id: 'another-execution-of-the-slot', attempt: 2 }));
+      expect(retry.seen.map((c) => c.idempotencyKey)).toEqual(
+        registry.seen.map((c) => c.idempotencyKey),
+      );
+      expect(new Set(registry.seen.map((c) => c.idempotencyKey)).size).toBe(2);
+    });
+
+    it("falls back to the workflow's zone when the tenant's is unknown", async () => {
+      const registry = new ScriptedRegistry();
+      await runWith(registry, execution({ tenantTimezone: null }));
+      expect(registry.seen[0].businessDate).toBe('2026-03-03');
+    });
+
+    it('schedules a retry with full jitter after a retryable failure', async () => {
+      const outcome = await runWith(
+        new ScriptedRegistry({ calculate_production: upstream(503) }),
+        execution(),
+        () => 0.25,
+      );
+      expect(outcome!.final).toMatchObject({ status: 'pending', attempt: 2 });
+      // a quarter of the first ceiling (300 s)
+      expect(outcome!.final.nextAttemptAt).toEqual(new Date(now.getTime() + 75_000));
+    });
+
+    it.each([
+      ['a permanent 400', upstream(400), 'answered 400'],
+      [
+        'invalid params',
+        new ClientsError(
+          ClientsErrorCode.INVALID_PARAMS,
+          'step x: params.days_ahead must be an integer',
+        ),
+        'params.days_ahead',
+      ],
+    ])('fails at once, without a retry, on %s', async (_, err, text) => {
+      const outcome = await runWith(new ScriptedRegistry({ calculate_production: err }));
+      expect(outcome!.final).toMatchObject({ status: 'failed', attempt: 1, nextAttemptAt: null });
+      expect(outcome!.final.errorMessage).toContain(text);
+      expect(outcome!.final.errorMessage).toContain('not retried');
+    });
+  });
+});
