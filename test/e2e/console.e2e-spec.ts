@@ -233,6 +233,12 @@ if (!hasChromium) {
     expect(rows).toEqual([[failedTenant, 'completed']]);
     const calls = sim.calls({ tenant_id: failedTenant, operation: 'notification.daily_summary' });
     expect(calls.length).toBeGreaterThanOrEqual(2);
+    // the original run now names the run that recovered it, and offers no second retry
+    const retryId = /#\/run\/([0-9a-f-]{36})/.exec(page.url())![1];
+    await page.goto(`${service.baseUrl}/console/#/run/${firstRunId}`);
+    await page.waitForSelector('#recovered-by a', { timeout: 15000 });
+    expect(await page.textContent('#recovered-by')).toContain(retryId);
+    expect(await page.$('#retry')).toBeNull();
   });
 
   it('shows the schedule with local times and the health page', async () => {

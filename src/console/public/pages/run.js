@@ -38,6 +38,36 @@ function summaryText(step) {
     .join(', ');
 }
 
+const runLink = (id) => h('a', { href: `#/run/${encodeURIComponent(id)}` }, h('code', null, id));
+
+/** Where this run's failures went: its retries (and the one going), the run that recovered it. */
+function links(run) {
+  const out = [];
+  const retries = Array.isArray(run.retried_by) ? run.retried_by : [];
+  if (retries.length > 0) {
+    out.push(
+      h('dt', null, 'Retried by'),
+      h(
+        'dd',
+        null,
+        retries.map((r) =>
+          h('div', null, runLink(r.run_id ?? r.execution_id), ' ', badge(r.status)),
+        ),
+      ),
+    );
+  }
+  if (run.retry_in_progress) {
+    out.push(h('dt', null, 'Retry going'), h('dd', null, runLink(run.retry_in_progress)));
+  }
+  if (run.recovered_by) {
+    out.push(
+      h('dt', null, 'Recovered by'),
+      h('dd', { id: 'recovered-by' }, runLink(run.recovered_by)),
+    );
+  }
+  return out;
+}
+
 export async function runPage(ctx, id) {
   const filters = { tier: '', status: '', tenant: '' };
   let current = null;
@@ -257,8 +287,15 @@ export async function runPage(ctx, id) {
   const renderActions = () => {
     const run = current;
     const failed = tenantsOf(run).filter((t) => UNSUCCESSFUL.includes(t.status));
-    // the API decides (403 for a viewer); the button is only hidden where it would be refused
-    if (!hasRole('operator') || OPEN.includes(run.status) || failed.length === 0) {
+    // the API decides (403 for a viewer, 409 when nothing is left or a retry is going); the
+    // button is only hidden where it would be refused
+    if (
+      !hasRole('operator') ||
+      OPEN.includes(run.status) ||
+      failed.length === 0 ||
+      run.retry_in_progress ||
+      run.recovered_by
+    ) {
       mount(actions);
       return;
     }
@@ -366,6 +403,7 @@ export async function runPage(ctx, id) {
               ),
             )
           : null,
+        ...links(run),
         h('dt', null, 'Created'),
         h('dd', null, when(run.created_at)),
         h('dt', null, 'Duration'),
