@@ -124,7 +124,7 @@ if (!hasChromium) {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('refuses a bad token at the login form and keeps the token out of the page URL', async () => {
+  it('refuses a bad token at the login form with a message', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     contexts.push(context);
     const page = await context.newPage();
@@ -239,6 +239,32 @@ if (!hasChromium) {
     await page.waitForSelector('#recovered-by a', { timeout: 15000 });
     expect(await page.textContent('#recovered-by')).toContain(retryId);
     expect(await page.$('#retry')).toBeNull();
+  });
+
+  it('opens signed in from the URL the embedded default prints, and drops the token from it', async () => {
+    const embeddedDir = mkdtempSync(join(tmpdir(), 'orch-console-embedded-'));
+    const embedded = new ServiceProcess({
+      PORT: freePort(),
+      DATA_DIR: embeddedDir,
+      ...serviceUrls(sim.url),
+    }).start();
+    try {
+      await embedded.waitFor(`${API}/health/ready`, 90000);
+      const printed = /^ {2}(http:\/\/\S+\/console\/#token=(eyJ\S+))$/m.exec(embedded.output);
+      expect(printed?.[1]).toBe(`${embedded.baseUrl}/console/#token=${printed?.[2]}`);
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(printed![1]);
+      await page.waitForSelector('#nav:not([hidden])', { timeout: 15000 });
+      expect(await page.textContent('#who')).toContain('admin');
+      // the fragment is read once and replaced: no token in the address bar or history
+      expect(page.url()).toBe(`${embedded.baseUrl}/console/#/runs`);
+      await page.waitForSelector('section[aria-labelledby="wf-daily_operations"]');
+    } finally {
+      await embedded.stop('SIGKILL');
+      rmSync(embeddedDir, { recursive: true, force: true });
+    }
   });
 
   it('shows the schedule with local times and the health page', async () => {

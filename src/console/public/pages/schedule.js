@@ -1,29 +1,25 @@
 import { api, ApiError, hasRole } from '../api.js';
 import { badge, h, mount, when } from '../dom.js';
 
-/** Everything a slot carries besides its instants: reasons (holiday, weekend, DST, shift). */
+/**
+ * Why a slot is where it is (holiday or weekend shift, DST gap or repeat), as the preview
+ * API words it, plus anything else a slot carries besides its instants.
+ */
 function reasonsOf(slot) {
   const out = [];
-  const add = (v) => {
-    if (v === null || v === undefined || v === false || v === '') return;
-    if (Array.isArray(v)) v.forEach(add);
-    else if (typeof v === 'object')
-      out.push(
-        Object.entries(v)
-          .map(([k, x]) => `${k}: ${typeof x === 'object' ? JSON.stringify(x) : x}`)
-          .join(', '),
-      );
-    else out.push(String(v));
-  };
+  const text = (v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
   for (const [key, value] of Object.entries(slot)) {
-    if (key === 'at' || key === 'local') continue;
-    if (['reasons', 'reason', 'notes', 'note'].includes(key)) add(value);
-    else if (value !== null && value !== undefined && value !== false)
-      add(
-        typeof value === 'boolean'
-          ? key
-          : `${key}: ${typeof value === 'object' ? JSON.stringify(value) : value}`,
-      );
+    if (key === 'at' || key === 'local' || value === null || value === undefined) continue;
+    if (key === 'reason' || key === 'reasons') {
+      for (const r of Array.isArray(value) ? value : [value]) out.push(text(r));
+    } else if (key === 'adjusted_from') {
+      // the reason already says where it moved from; alone it still deserves a line
+      if (!slot.reason && !slot.reasons) out.push(`moved from ${text(value)}`);
+    } else if (key === 'timezones' && Array.isArray(value)) {
+      out.push(`tenant timezones: ${value.join(', ')}`);
+    } else {
+      out.push(`${key}: ${text(value)}`);
+    }
   }
   return out;
 }
