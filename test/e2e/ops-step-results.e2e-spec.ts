@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
 import request from 'supertest';
 import { serviceUrls } from 'src/config/env.schema';
 import { AlertsService } from 'src/metrics/alerts/alerts.service';
@@ -72,7 +73,10 @@ describeWith(['postgres'], 'step results, slow runs and the dead man’s switch'
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     sim = await startSimulator({ port: 0, tenants: 3, latencyMs: 5, includeInactive: false });
-    ops = await startOpsApp({ databaseUrl: db.url, env: serviceUrls(sim.url) });
+    ops = await startOpsApp({
+      databaseUrl: db.url,
+      env: { ...serviceUrls(sim.url), WORKFLOW_DEADLINES: 'weekly_retraining=23:59' },
+    });
   });
 
   afterAll(async () => {
@@ -176,5 +180,43 @@ describeWith(['postgres'], 'step results, slow runs and the dead man’s switch'
       triggered: true,
       last_heartbeat_at: lastScheduled.toISOString(),
     });
+  });
+
+  it('lists each judged run’s deadline verdict in GET /statistics', async () => {
+    // yesterday's 08:00 slot, its one tenant done ten minutes later: before 23:59
+    const slot = DateTime.now().setZone('Europe/Madrid').minus({ days: 1 }).set({
+      hour: 8,
+      minute: 0,
+      second: 0,
+      millisecond: 0,
+    });
+    const runId = randomUUID();
+    const done = slot.plus({ minutes: 10 }).toJSDate();
+    await ops.dataSource.query(
+      `INSERT INTO orchestrator_executions
+         (id, workflow_name, execution_type, status, created_at, completed_at, scheduled_for)
+       VALUES ($1, 'weekly_retraining', 'scheduled', 'completed', $2, $3, $2)`,
+      [runId, slot.toJSDate(), done],
+    );
+    await ops.dataSource.query(
+      `INSERT INTO orchestrator_executions
+         (workflow_name, execution_type, status, created_at, completed_at, scheduled_for,
+          parent_execution_id, tenant_id, priority)
+       VALUES ('weekly_retraining', 'scheduled', 'completed', $1, $2, $1, $3, $4, 0)`,
+      [slot.toJSDate(), done, runId, randomUUID()],
+    );
+    await ops.app.get(AlertsService).evaluateDeadlines(new Date());
+    const stats = await request(ops.http).get(`${API}/statistics`).set(bearer('viewer'));
+    expect(stats.body.deadlines.runs).toEqual([
+      expect.objectContaining({
+        run_id: runId,
+        workflow_name: 'weekly_retraining',
+        local_date: slot.toISODate(),
+        tenants_total: 1,
+        tenants_on_time: 1,
+        tenants_missed: 0,
+        met: true,
+      }),
+    ]);
   });
 });

@@ -234,6 +234,17 @@ export class AlertsRepository {
     return rows.length === 1;
   }
 
+  /** The newest verdicts since a date, one per judged run. */
+  async recentVerdicts(sinceDate: string, limit: number): Promise<RunVerdict[]> {
+    return this.dataSource.query(
+      `SELECT run_id, workflow_name, local_date::text AS local_date, tenants_total,
+              tenants_on_time, tenants_missed, evaluated_at
+         FROM orchestrator_deadline_results WHERE local_date >= $1::date
+        ORDER BY local_date DESC, evaluated_at DESC LIMIT $2`,
+      [sinceDate, limit],
+    );
+  }
+
   /** Deadline verdicts since a date: totals per workflow. */
   async deadlineSummary(sinceDate: string) {
     return (await this.dataSource.query(
@@ -250,6 +261,17 @@ export class AlertsRepository {
       missed: number;
     }[];
   }
+}
+
+/** One run's deadline verdict, as GET /statistics lists it. */
+export interface RunVerdict {
+  run_id: string;
+  workflow_name: string;
+  local_date: string;
+  tenants_total: number;
+  tenants_on_time: number;
+  tenants_missed: number;
+  evaluated_at: Date;
 }
 
 function toAlert(r: Record<string, any>): AlertRow {

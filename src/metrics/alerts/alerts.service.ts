@@ -23,6 +23,8 @@ import { SlowRunRule, slowRunVerdict } from './slow-run';
 
 const TIERS_BY_PRIORITY = ['free', 'starter', 'professional', 'enterprise'] as const;
 const SLOW_RUN_HISTORY = 14;
+/** judged runs listed in GET /statistics `deadlines.runs` (7 days of a few workflows) */
+const RECENT_VERDICTS = 200;
 /** how far back deadline verdicts are still looked for (a leader down for a day catches up) */
 const DEADLINE_LOOKBACK_DAYS = 2;
 /**
@@ -352,9 +354,11 @@ export class AlertsService implements OnApplicationBootstrap {
 
   private async statisticsSection(now: Date): Promise<Record<string, unknown>> {
     const zone = this.statistics.zone;
-    const [open, deadlines] = await Promise.all([
+    const since = addDays(localDateOf(now, zone), -6);
+    const [open, deadlines, verdicts] = await Promise.all([
       this.repository.listOpen(),
-      this.repository.deadlineSummary(addDays(localDateOf(now, zone), -6)),
+      this.repository.deadlineSummary(since),
+      this.repository.recentVerdicts(since, RECENT_VERDICTS),
     ]);
     const tenants = deadlines.reduce((n, d) => n + d.tenants, 0);
     const onTime = deadlines.reduce((n, d) => n + d.on_time, 0);
@@ -371,6 +375,12 @@ export class AlertsService implements OnApplicationBootstrap {
         tenants_missed: tenants - onTime,
         on_time_percentage: tenants > 0 ? Math.round((10000 * onTime) / tenants) / 100 : null,
         by_workflow: deadlines,
+        // per judged run, newest first: what the console's "deadline met" column reads
+        runs: verdicts.map((v) => ({
+          ...v,
+          met: v.tenants_missed === 0,
+          evaluated_at: new Date(v.evaluated_at).toISOString(),
+        })),
       },
       open_alerts: open.map((a) => ({
         id: a.id,

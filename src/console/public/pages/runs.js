@@ -37,17 +37,28 @@ function tenantCounts(run, progress) {
   };
 }
 
-function deadlineCell(run) {
-  if (!run.deadline_at) return '—';
-  if (!run.completed_at) return Date.now() > Date.parse(run.deadline_at) ? 'missed' : 'pending';
-  return Date.parse(run.completed_at) <= Date.parse(run.deadline_at) ? 'met' : 'missed';
+/**
+ * The run's deadline verdict (WORKFLOW_DEADLINES, judged once per scheduled run): met, or
+ * how many tenants missed it; scheduled runs not judged yet are pending; manual runs,
+ * retries and backfills are not judged.
+ */
+function deadlineCell(run, verdicts) {
+  const v = verdicts.get(run.id);
+  if (v) return v.met ? 'met' : `missed by ${v.tenants_missed} of ${v.tenants_total}`;
+  return ['scheduled', 'catch_up'].includes(run.execution_type) ? 'not judged yet' : '—';
 }
+
+/** GET /statistics reads 30 days of history: asked at most once a minute, not every poll. */
+const VERDICTS_EVERY_MS = 60000;
 
 export async function runsPage(ctx) {
   const table = h('div', { class: 'stack' });
   const status = h('p', { class: 'muted', 'aria-live': 'polite' });
   mount(ctx.root, h('h1', null, 'Runs'), status, table);
 
+  let verdicts = new Map();
+  let verdictsAt = 0;
+  let closedBefore = new Set();
   await poll(
     ctx,
     2000,
@@ -56,6 +67,18 @@ export async function runsPage(ctx) {
         api('/workflows'),
         api('/executions?runs_only=true&limit=200'),
       ]);
+      const closed = new Set(runs.items.filter((r) => !OPEN.includes(r.status)).map((r) => r.id));
+      const newlyClosed = [...closed].some((id) => !closedBefore.has(id));
+      closedBefore = closed;
+      if (Date.now() - verdictsAt > VERDICTS_EVERY_MS || newlyClosed) {
+        verdictsAt = Date.now();
+        try {
+          const stats = await api('/statistics');
+          verdicts = new Map((stats.deadlines?.runs ?? []).map((v) => [v.run_id, v]));
+        } catch {
+          // the verdicts are one column, not the page: keep the last ones
+        }
+      }
       const open = runs.items.filter((r) => OPEN.includes(r.status));
       // live progress only for open runs: a closed run's summary already has the counts
       const progress = new Map(
@@ -135,7 +158,7 @@ export async function runsPage(ctx) {
                               : null,
                           ),
                           h('td', null, duration(msBetween(r.created_at, r.completed_at))),
-                          h('td', null, deadlineCell(r)),
+                          h('td', null, deadlineCell(r, verdicts)),
                         );
                       }),
                     ),
