@@ -219,4 +219,32 @@ describeWith(['postgres'], 'step results, slow runs and the dead man’s switch'
       }),
     ]);
   });
+
+  it('shows today in GET /metrics live from the executions before any rollup', async () => {
+    const zone = 'Europe/Madrid';
+    const today = DateTime.now().setZone(zone).toISODate()!;
+    expect(
+      await ops.dataSource.query(`SELECT count(*)::int AS n FROM orchestrator_metrics`),
+    ).toEqual([{ n: 0 }]);
+    const [{ n: runsToday }] = await ops.dataSource.query(
+      `SELECT count(*)::int AS n FROM orchestrator_executions
+        WHERE workflow_name = 'daily_operations' AND tenant_id IS NULL
+          AND parent_execution_id IS NULL AND created_at >= $1`,
+      [DateTime.now().setZone(zone).startOf('day').toJSDate()],
+    );
+    expect(runsToday).toBeGreaterThanOrEqual(2);
+    const res = await request(ops.http)
+      .get(`${API}/metrics?from=${today}&to=${today}&workflow=daily_operations`)
+      .set(bearer('viewer'));
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([
+      expect.objectContaining({
+        metric_date: today,
+        workflow_name: 'daily_operations',
+        total_executions: runsToday,
+        successful_executions: runsToday,
+        live: true,
+      }),
+    ]);
+  });
 });
