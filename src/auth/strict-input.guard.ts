@@ -15,7 +15,7 @@ interface HttpRequest {
  * naming a prototype property. The body was checked the same way before it was parsed
  * (src/auth/http-hardening.ts).
  *
- * "Bad input is refused whole" (ARCHITECTURE.md guarantee 8) for what class-validator never
+ * "Bad input is refused whole" (docs/architecture.md guarantee 8) for what class-validator never
  * sees: a query string sent to a route that reads none, or a body sent to a route that
  * takes none (enable, disable, retry). Both would otherwise be ignored silently, and a
  * caller who believed a filter or an option applied would be misled. Runs after the auth

@@ -1,4 +1,4 @@
-/** The clients module's public API (CONVENTIONS.md: a facade, a registry, contract types). */
+/** The clients module's public API (docs/conventions.md: a facade, a registry, contract types). */
 export { ClientsModule } from './clients.module';
 export { OperationRegistry, OPERATION_NAMES } from './operation-registry';
 export type {

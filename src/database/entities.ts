@@ -12,7 +12,7 @@ import { DailyMetricEntity } from 'src/metrics/daily-metric.entity';
 import { ExecutionCostEntity } from 'src/metrics/execution-cost.entity';
 import { WorkflowEntity } from 'src/workflows/workflow.entity';
 
-/** Every entity, each owned by its module (ARCHITECTURE.md "Layout"). */
+/** Every entity, each owned by its module (docs/architecture.md "Layout"). */
 export const ENTITIES = [
   WorkflowEntity,
   ExecutionEntity,

@@ -252,7 +252,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       await this.purgeIfDue();
       if (this.stopping) break;
       // a full batch that went out means more is probably waiting: no sleep
-      // (PERFORMANCE-NOTES "Where queues go wrong")
+      // (docs/performance.md "Where queues go wrong")
       const more =
         result !== null && result.claimed >= this.options.batchSize && result.published > 0;
       if (!more) await this.signal.wait(this.options.pollIntervalMs);

@@ -24,7 +24,7 @@ const MAX_PENDING_EXECUTIONS = 50_000;
 /**
  * Cost tracking per tenant execution: downstream calls, step attempts, step time and
  * orchestrator CPU time, added up in memory and written in batches (one multi-row upsert
- * a second), like the step logs (PERFORMANCE-NOTES.md).
+ * a second), like the step logs (docs/performance.md).
  *
  * CPU is attributed, not measured per call (Node runs every tenant on one thread): the
  * process CPU time consumed between two flushes is shared among the step attempts that

@@ -46,7 +46,7 @@ export class AuditService {
       before: bounded(entry.before),
       after: bounded(entry.after),
     };
-    // who did what, never the payloads (CONVENTIONS.md "Logging")
+    // who did what, never the payloads (docs/conventions.md "Logging")
     const fields = {
       subject: row.subject,
       roles: row.roles,

@@ -218,7 +218,7 @@ const isServiceFailure = (err: unknown): boolean =>
     (err.code === UpstreamErrorCode.HTTP_ERROR && (err.status! >= 500 || err.status === 408)));
 
 /**
- * The careful way to call a downstream service (ARCHITECTURE.md guarantee 6), shared by
+ * The careful way to call a downstream service (docs/architecture.md guarantee 6), shared by
  * every client:
  *
  * - undici Pool per service with keep-alive (global fetch costs ~5x the CPU per call);

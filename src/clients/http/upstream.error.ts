@@ -35,7 +35,7 @@ export interface UpstreamErrorInit {
 }
 
 /**
- * The only error the clients throw for a failed call (CONVENTIONS.md "Errors"). The step
+ * The only error the clients throw for a failed call (docs/conventions.md "Errors"). The step
  * runner retries on `retryable` and never on a 4xx. Built from the response only: the
  * request headers, and with them the service token, never get in.
  */

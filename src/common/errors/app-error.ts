@@ -1,6 +1,6 @@
 /**
  * Every error a caller can cause carries a code; the suffix decides the HTTP status
- * (CONVENTIONS.md "Errors"): *_NOT_FOUND 404, *_INVALID* 400, *_CONFLICT 409,
+ * (docs/conventions.md "Errors"): *_NOT_FOUND 404, *_INVALID* 400, *_CONFLICT 409,
  * *_FORBIDDEN 403, *_UNPROCESSABLE 422. Anything without a code is a 500 with an errorId. A module's subclass
  * names its code enum (`extends AppError<WorkflowErrorCode>`), so it carries only its own.
  */

@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * The five tables of the original specification, every documented column, default,
- * constraint and index, plus what ARCHITECTURE.md needs (see README "Schema"):
+ * constraint and index, plus what docs/architecture.md needs (see README "Schema"):
  * parent executions, the slot key, leases, per-step state, the outbox and the
  * leadership term. Timestamps are timestamptz throughout. gen_random_uuid() is built
  * into PostgreSQL 13+ and PGlite, no extension needed.
@@ -32,7 +32,7 @@ export class InitialSchema1764460800000 implements MigrationInterface {
         consecutive_failures INTEGER DEFAULT 0,
         created_at TIMESTAMPTZ DEFAULT NOW(),
         updated_at TIMESTAMPTZ DEFAULT NOW(),
-        -- additions: scheduling policy (ARCHITECTURE.md guarantees 2 and 7)
+        -- additions: scheduling policy (docs/architecture.md guarantees 2 and 7)
         per_tenant_timezone BOOLEAN NOT NULL DEFAULT FALSE,
         calendar JSONB NOT NULL DEFAULT '{"country":"ES","region":"MD"}',
         holiday_policy VARCHAR(10) NOT NULL DEFAULT 'run'
@@ -70,7 +70,7 @@ export class InitialSchema1764460800000 implements MigrationInterface {
         result_summary JSONB,
         executed_by_instance VARCHAR(255),
         created_at TIMESTAMPTZ DEFAULT NOW(),
-        -- additions (ARCHITECTURE.md "How a slot becomes work")
+        -- additions (docs/architecture.md "From a slot to work")
         parent_execution_id UUID REFERENCES orchestrator_executions(id) ON DELETE CASCADE,
         scheduled_for TIMESTAMPTZ NOT NULL,
         retry_of_execution_id UUID REFERENCES orchestrator_executions(id),

@@ -35,7 +35,7 @@ const CLAIM_BATCH = 100;
 const SWEEP_INTERVAL_MS = 5000;
 
 /**
- * The one claimer of this instance (PERFORMANCE-NOTES.md "Where queues go wrong"): it
+ * The one claimer of this instance (docs/performance.md "Where queues go wrong"): it
  * claims tenant work in batches while it has free capacity and goes straight back for
  * more; it sleeps only when the queue is empty, until woken by new work or the poll
  * interval. It renews the leases of what it runs, aborts what it no longer owns, and on
@@ -106,7 +106,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     while (!this.stopping) {
       this.startReady();
       // claim in batches and ahead: one claim per finished tenant would cap throughput
-      // at the claim's round trip (PERFORMANCE-NOTES.md), and claiming only once slots
+      // at the claim's round trip (docs/performance.md), and claiming only once slots
       // are free would leave them idle for that round trip; so claim at least a fifth
       // of the slots at a time, up to a buffer of two fifths beyond them
       const room = this.maxInFlight + this.prefetch - this.inFlight.size - this.ready.length;

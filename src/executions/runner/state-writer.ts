@@ -19,7 +19,7 @@ const MAX_BATCH_OPS = 500;
 const MAX_CONCURRENT_COMMITS = 1;
 
 /**
- * Group commit for execution state (PERFORMANCE-NOTES.md): runners hand their step
+ * Group commit for execution state (docs/performance.md): runners hand their step
  * results, logs and final states here, and each caller's promise resolves once its rows
  * are durable. Whatever has queued is written as ONE statement (one round trip, one
  * commit); while it commits, the next batch gathers.
