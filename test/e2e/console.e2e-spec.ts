@@ -269,13 +269,31 @@ if (!hasChromium) {
   });
 
   it('shows the schedule with local times and the health page', async () => {
+    // Christmas is a national holiday in Spain every year: shifted, whatever today is
+    const put = await api('admin', '/schedule', {
+      method: 'PUT',
+      body: JSON.stringify({
+        workflows: [
+          {
+            workflow: 'weekly_retraining',
+            cron_expression: '0 8 25 12 *',
+            calendar: { country: 'ES', region: null },
+            holiday_policy: 'shift',
+          },
+        ],
+      }),
+    });
+    expect(put.status).toBe(200);
     const page = await signIn('admin', 1280);
     await page.goto(`${service.baseUrl}/console/#/schedule`);
     await page.waitForSelector('section[data-workflow=daily_operations] table');
     const section = await page.textContent('section[data-workflow=daily_operations]');
     expect(section).toContain('Europe/Madrid');
-    expect(section).toMatch(/T08:00:00\+0[12]:00/);
+    // the wall time in the workflow's timezone, with its weekday and offset
+    expect(section).toMatch(/(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d{2}-\d{2} 08:00 \(\+0[12]:00\)/);
     expect(await page.$('section[data-workflow=daily_operations] button')).not.toBeNull();
+    const shifted = await page.textContent('section[data-workflow=weekly_retraining] tbody tr');
+    expect(shifted).toMatch(/shifted from \d{4}-12-25T08:00/);
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: 900 });
       await shot(page, 'schedule');

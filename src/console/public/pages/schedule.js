@@ -24,6 +24,18 @@ function reasonsOf(slot) {
   return out;
 }
 
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** "2026-12-07T08:00:00+01:00" as "Mon 2026-12-07 08:00 (+01:00)": the wall time it fires at. */
+function localText(local) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(
+    local ?? '',
+  );
+  if (!m) return local ?? '—';
+  const weekday = WEEKDAYS[new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).getUTCDay()];
+  return `${weekday} ${m[1]}-${m[2]}-${m[3]} ${m[4]} (${m[5] === 'Z' ? 'UTC' : m[5]})`;
+}
+
 export async function schedulePage(ctx) {
   const [next, workflows] = await Promise.all([api('/schedule/next-run'), api('/workflows')]);
   const byName = new Map((workflows.items ?? workflows).map((w) => [w.workflow_name, w]));
@@ -93,7 +105,9 @@ export async function schedulePage(ctx) {
                     h(
                       'tr',
                       null,
-                      ['Local time', 'Instant', 'Reasons'].map((c) => h('th', { scope: 'col' }, c)),
+                      ['Local time', 'Your time', 'Reasons'].map((c, i) =>
+                        h('th', { scope: 'col', class: i === 1 ? 'instant' : null }, c),
+                      ),
                     ),
                   ),
                   h(
@@ -104,8 +118,8 @@ export async function schedulePage(ctx) {
                       return h(
                         'tr',
                         null,
-                        h('td', null, slot.local ?? '—'),
-                        h('td', null, when(slot.at)),
+                        h('td', { class: 'nowrap' }, localText(slot.local)),
+                        h('td', { class: 'instant' }, when(slot.at)),
                         h('td', null, reasons.length ? reasons.join('; ') : '—'),
                       );
                     }),
