@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from 'src/config/app-config.service';
 import { buildDataSourceOptions } from './data-source';
+import { DatabaseClock } from './database-clock';
 import { DatabaseProbe } from './database.probe';
 
 @Global()
@@ -21,7 +22,7 @@ import { DatabaseProbe } from './database.probe';
       }),
     }),
   ],
-  providers: [DatabaseProbe],
-  exports: [DatabaseProbe],
+  providers: [DatabaseProbe, DatabaseClock],
+  exports: [DatabaseProbe, DatabaseClock],
 })
 export class DatabaseModule {}

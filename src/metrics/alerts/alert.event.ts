@@ -11,7 +11,8 @@ export type AlertKind =
   | 'slow_run'
   | 'slot_missed'
   | 'deadline_missed'
-  | 'dead_mans_switch';
+  | 'dead_mans_switch'
+  | 'clock_skew';
 
 export type AlertSeverity = 'warning' | 'critical';
 
