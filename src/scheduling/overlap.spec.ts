@@ -2,7 +2,7 @@ import { decideOverlap, OverlapInput } from './overlap';
 
 const D = (s: string) => new Date(s);
 const STARTED = D('2026-01-05T07:00:01Z');
-const run = (leaseLapsed = false) => ({ startedAt: STARTED, leaseLapsed });
+const run = (leaseLapsed = false) => ({ executionId: 'run-1', startedAt: STARTED, leaseLapsed });
 const base: OverlapInput = {
   policy: 'skip',
   run: run(),

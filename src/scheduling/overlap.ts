@@ -21,7 +21,7 @@ import type { OverlapPolicy } from './slot-planner';
  */
 export interface OverlapInput {
   policy: OverlapPolicy;
-  run: { startedAt: Date; leaseLapsed: boolean } | null;
+  run: { executionId: string; startedAt: Date; leaseLapsed: boolean } | null;
   /** when this scheduler's current term began */
   leaderSince: Date | null;
   /** the last time this scheduler could not read the schedule from the database */
@@ -30,6 +30,8 @@ export interface OverlapInput {
 
 export interface OverlapDecision {
   runInProgress: boolean;
+  /** the unfinished run, when there is one */
+  runId: string | null;
   /** the policy planDueEvents applies */
   policy: OverlapPolicy;
   /** why a `skip` became a wait, for the log; null when the policy is the workflow's own */
@@ -38,12 +40,13 @@ export interface OverlapDecision {
 
 export function decideOverlap(input: OverlapInput): OverlapDecision {
   const { policy, run } = input;
-  if (!run) return { runInProgress: false, policy, outage: null };
-  if (policy !== 'skip') return { runInProgress: true, policy, outage: null };
+  if (!run) return { runInProgress: false, runId: null, policy, outage: null };
+  const runId = run.executionId;
+  if (policy !== 'skip') return { runInProgress: true, runId, policy, outage: null };
   const outage = outageDuring(input, run);
   return outage
-    ? { runInProgress: true, policy: 'buffer_one', outage }
-    : { runInProgress: true, policy: 'skip', outage: null };
+    ? { runInProgress: true, runId, policy: 'buffer_one', outage }
+    : { runInProgress: true, runId, policy: 'skip', outage: null };
 }
 
 function outageDuring(

@@ -86,6 +86,8 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
   private databaseUnreachableAt: Date | null = null;
   /** runs seen interrupted (a lapsed lease) stay so after another instance took them over */
   private interruptedRuns = new Set<string>();
+  /** the slot each workflow was last logged waiting for because of an outage */
+  private outageWaits = new Map<string, number>();
   private calculators = new Map<string, { key: string; calculator: SlotCalculator | null }>();
   private tenantCache: { atMs: number; tenants: Tenant[] } | null = null;
   private interval: NodeJS.Timeout | null = null;
@@ -254,11 +256,15 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
       overlapPolicy: overlap.policy,
       leaderSince: this.leaderSince,
     });
-    if (plan.buffered && overlap.outage) {
-      this.logger.log({
+    if (plan.buffered && overlap.outage && this.outageWaits.get(workflow.id) !== +plan.buffered) {
+      // once per slot, not on every pass while it waits
+      this.outageWaits.set(workflow.id, +plan.buffered);
+      this.logger.warn({
         msg: 'slot waits for the previous run, late because of an outage',
         workflowId: workflow.id,
+        workflow: workflow.workflowName,
         slot: plan.buffered.toISOString(),
+        previousRun: overlap.runId,
         outage: overlap.outage,
       });
     }
@@ -397,6 +403,7 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
     this.currentTerm = null;
     this.leaderSince = null;
     this.interruptedRuns.clear();
+    this.outageWaits.clear();
     this.clearTimer();
   }
 
