@@ -75,7 +75,7 @@ function suite() {
     const res = await fetch(`${service.baseUrl}${API}/health/live`);
     const served = Date.parse(res.headers.get('date')!);
     expect(served - Date.now()).toBeGreaterThan(85_000);
-  });
+  }, 180_000);
 
   it('exposes the skew as orchestrator_clock_skew_seconds and opens a clock_skew alert', async () => {
     const metrics = await (await fetch(`${service.baseUrl}/metrics`)).text();
@@ -90,7 +90,7 @@ function suite() {
     }, 15_000);
     expect(alert.message).toMatch(/clock is 9\d(\.\d)? s ahead of the database clock/);
     expect(service.output).toContain('instance clock differs from the database clock');
-  });
+  }, 180_000);
 
   it('fires no downstream call before scheduled_for by the database clock, and stamps runs with it', async () => {
     const res = await fetch(`${service.baseUrl}${API}/schedule`, {
@@ -135,7 +135,7 @@ function suite() {
         expect(at.getTime()).toBeLessThan(slot + 10_000);
       }
     }
-  });
+  }, 180_000);
 }
 
 const TITLE = 'a leader whose clock runs 90 s fast (faketime)';

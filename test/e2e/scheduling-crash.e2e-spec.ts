@@ -143,5 +143,5 @@ describeWith(['postgres'], 'a leader killed between claim and hand-over', () => 
           .sort(),
       ).toEqual([...DAILY_OPS].sort());
     }
-  });
+  }, 240_000);
 });
