@@ -64,7 +64,7 @@ const TIMER_NAME = 'workflow-scheduler.next-slot';
 const INTERVAL_NAME = 'workflow-scheduler.recheck';
 
 /**
- * Turns due cron slots into runs, on the leader only (ARCHITECTURE.md "How a slot becomes
+ * Turns due cron slots into runs, on the leader only (docs/architecture.md "From a slot to
  * work", guarantees 1, 2 and 7).
  *
  * The schedule lives in PostgreSQL (`next_execution_at`); this class keeps no state that a
