@@ -19,6 +19,35 @@ module.exports = {
       from: { path: '^src/' },
       to: { path: '^tools/' },
     },
+    {
+      name: 'no-orphans',
+      comment: 'a file nothing imports is dead code or a missing wire-up (entry points excepted)',
+      severity: 'error',
+      from: {
+        orphan: true,
+        pathNot: [
+          '\\.d\\.ts$',
+          '\\.(spec|int-spec|e2e-spec)\\.ts$',
+          '^src/(main|cli)\\.ts$',
+          '(^|/)tsconfig\\.json$',
+        ],
+      },
+      to: {},
+    },
+    {
+      name: 'no-non-package-json',
+      comment: 'every package the service imports is declared in package.json',
+      severity: 'error',
+      from: {},
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'not-to-dev-dep',
+      comment: 'production code cannot import a devDependency: `npm ci --omit=dev` leaves it out',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '\\.(spec|int-spec|e2e-spec)\\.ts$' },
+      to: { dependencyTypes: ['npm-dev'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -67,8 +67,8 @@ async function main(): Promise<void> {
   const startedAt = new Map<number, number>();
   const executions = new ExecutionsFacadeAdapter(engine.executions);
   const startRun = executions.startRun.bind(executions);
-  executions.startRun = async (req) => {
-    const result = await startRun(req);
+  executions.startRun = async (req, within) => {
+    const result = await startRun(req, within);
     startedAt.set(req.scheduledFor.getTime(), Date.now());
     return result;
   };

@@ -200,6 +200,20 @@ export const ENV_SCHEMA = {
     default: 'orchestrator:leader:lock',
     parse: text,
   },
+  CLOCK_SKEW_MAX_SECONDS: {
+    description:
+      'Largest difference between this instance clock and the database clock before it is logged and alerted',
+    accepted: 'an integer from 1 to 3600',
+    default: '5',
+    parse: integer(1, 3600),
+  },
+  ORCH_TEST_CRASH_AFTER_CLAIM: {
+    description:
+      'Test hook: the leader kills itself (SIGKILL) inside the transaction right after claiming a slot',
+    accepted: 'true or false; true only with NODE_ENV=test',
+    default: 'false',
+    parse: boolean,
+  },
   EXECUTION_CONCURRENCY: {
     description: 'Tenant executions this instance runs at once',
     accepted: 'an integer from 1 to 2000',

@@ -60,6 +60,7 @@ describe(validateEnv.name, () => {
     ['REDIS_URL', 'http://redis', 'redis://'],
     ['RABBITMQ_URL', 'not a url', 'amqp://'],
     ['LOG_LEVEL', 'loud', 'one of fatal'],
+    ['CLOCK_SKEW_MAX_SECONDS', '0', 'an integer from 1 to 3600'],
   ])('names %s=%s and what is accepted', (name, value, accepted) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -74,6 +75,13 @@ describe(validateEnv.name, () => {
         'LEADER_HEARTBEAT_SECONDS=90 must be below LEADER_LOCK_TTL_SECONDS=90',
       ),
     ]);
+  });
+
+  it('refuses the crash-after-claim test hook outside NODE_ENV=test', () => {
+    expect(problemsOf({ ORCH_TEST_CRASH_AFTER_CLAIM: 'true', NODE_ENV: 'development' })).toEqual([
+      expect.stringContaining('ORCH_TEST_CRASH_AFTER_CLAIM=true needs NODE_ENV=test'),
+    ]);
+    expect(problemsOf({ ORCH_TEST_CRASH_AFTER_CLAIM: 'true', NODE_ENV: 'test' })).toEqual([]);
   });
 
   it('reports every problem at once, one line each', () => {

@@ -57,6 +57,12 @@ export function validateEnv(source: Record<string, string | undefined>): Env {
         'a leader renews before its lock expires (e.g. heartbeat 30, TTL 90)',
     );
   }
+  if (env.ORCH_TEST_CRASH_AFTER_CLAIM === true && env.NODE_ENV !== 'test') {
+    problems.push(
+      `ORCH_TEST_CRASH_AFTER_CLAIM=true needs NODE_ENV=test (it is ${env.NODE_ENV}); ` +
+        'the hook kills the process on purpose and is for tests only',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return env;
 }

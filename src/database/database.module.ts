@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from 'src/config/app-config.service';
 import { buildDataSourceOptions } from './data-source';
 import { ControlDatabase } from './control-database';
+import { DatabaseClock } from './database-clock';
 import { DatabaseProbe } from './database.probe';
 
 @Global()
@@ -27,7 +28,7 @@ import { DatabaseProbe } from './database.probe';
       }),
     }),
   ],
-  providers: [ControlDatabase, DatabaseProbe],
-  exports: [ControlDatabase, DatabaseProbe],
+  providers: [ControlDatabase, DatabaseProbe, DatabaseClock],
+  exports: [ControlDatabase, DatabaseProbe, DatabaseClock],
 })
 export class DatabaseModule {}

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
+import { Clock } from 'src/common/time/clock';
+import { DatabaseClock } from 'src/database/database-clock';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { ExecutionsController, WorkflowRunsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
@@ -25,6 +27,9 @@ import { TenantDirectoryAdapter } from './tenant-directory.adapter';
     TenantRunner,
     ResultCache,
     { provide: TenantDirectory, useClass: TenantDirectoryAdapter },
+    // what the engine stamps on executions (started_at, completed_at, deadlines, retry
+    // times) comes from the database clock, the same authority slots fire by
+    { provide: Clock, useExisting: DatabaseClock },
   ],
   exports: [ExecutionsService, ExecutionHistoryModule],
 })

@@ -680,8 +680,12 @@ export class ExecutionsRepository {
     );
   }
 
-  async existingParent(workflowId: string, scheduledFor: Date): Promise<ExecutionEntity | null> {
-    return this.dataSource.getRepository(ExecutionEntity).findOne({
+  async existingParent(
+    workflowId: string,
+    scheduledFor: Date,
+    tx?: Transaction,
+  ): Promise<ExecutionEntity | null> {
+    return (tx ?? this.dataSource.manager).getRepository(ExecutionEntity).findOne({
       where: { workflowId, scheduledFor, tenantId: IsNull(), retryOfExecutionId: IsNull() },
     });
   }
@@ -694,6 +698,35 @@ export class ExecutionsRepository {
       .where('s.execution_id = ANY(:ids)', { ids: executionIds })
       .orderBy('s.step_index')
       .getMany();
+  }
+
+  /**
+   * The newest unfinished run of a workflow: when it started, and whether one of its
+   * tenants' leases has lapsed (its runner stopped renewing: an instance died or lost the
+   * database) without another instance having taken it over yet.
+   */
+  async runInProgress(
+    workflowId: string,
+  ): Promise<{ executionId: string; startedAt: Date; leaseLapsed: boolean } | null> {
+    const rows: { id: string; started_at: Date; lease_lapsed: boolean }[] =
+      await this.dataSource.query(
+        `SELECT p.id, COALESCE(p.started_at, p.created_at) AS started_at,
+                EXISTS (SELECT 1 FROM orchestrator_executions c
+                         WHERE c.parent_execution_id = p.id AND c.status = 'running'
+                           AND c.lease_expires_at < now()) AS lease_lapsed
+           FROM orchestrator_executions p
+          WHERE p.workflow_id = $1 AND p.tenant_id IS NULL AND p.status IN ('pending', 'running')
+          ORDER BY p.created_at DESC LIMIT 1`,
+        [workflowId],
+      );
+    const row = rows[0];
+    return row
+      ? {
+          executionId: row.id,
+          startedAt: new Date(row.started_at),
+          leaseLapsed: row.lease_lapsed === true,
+        }
+      : null;
   }
 
   async hasRunInProgress(workflowId: string): Promise<boolean> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Tenant } from 'src/clients/operation-registry';
 import { Clock } from 'src/common/time/clock';
+import { afterCommit, Transaction } from 'src/database/transaction';
 import { WorkflowEntity } from 'src/workflows/workflow.entity';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { stepLevels } from 'src/workflows/steps/step-graph';
@@ -29,6 +30,25 @@ export interface StartRunRequest {
   leaderTerm: string | null;
   triggeredBy?: string | null;
   tenantFilter?: { timezones?: string[]; tenantIds?: string[] };
+}
+
+/**
+ * What a hand-over inside another module's transaction (the scheduler's slot claim) reads
+ * first: the definition and, for a run, the tenants. Read before the transaction opens, so
+ * no HTTP call and no other module's read happens while it holds its locks.
+ */
+export interface SlotContext {
+  workflowId: string;
+  workflow: WorkflowEntity;
+  tenants: Tenant[] | null;
+}
+
+/** The caller's open transaction, its prepared context and the authoritative time. */
+export interface WithinTransaction {
+  tx: Transaction;
+  slot: SlotContext;
+  /** created_at/deadline of what is written (the scheduler passes the database clock) */
+  now: Date;
 }
 
 export type StartRunResult =
@@ -66,7 +86,21 @@ export class ExecutionsService {
     this.runner.onStepFinished(listener);
   }
 
-  async startRun(req: StartRunRequest): Promise<StartRunResult> {
+  /** Reads what startRun/recordSkippedSlot need before the caller opens its transaction. */
+  async prepareSlot(workflowId: string, withTenants: boolean): Promise<SlotContext> {
+    const workflow = await this.workflows.get(workflowId);
+    return { workflowId, workflow, tenants: withTenants ? await this.listTenants() : null };
+  }
+
+  /**
+   * Starts a run; `within` writes it in the caller's transaction (the slot claim), so claim
+   * and run commit together, and wakes the runners only once that commits.
+   */
+  async startRun(req: StartRunRequest, within?: WithinTransaction): Promise<StartRunResult> {
+    if (within) {
+      if (!within.slot.tenants) throw new Error('startRun within a transaction needs the tenants');
+      return this.start(within.slot.workflow, req, within.slot.tenants, { within });
+    }
     return this.start(await this.workflows.get(req.workflowId), req);
   }
 
@@ -79,20 +113,21 @@ export class ExecutionsService {
     workflow: WorkflowEntity,
     req: StartRunRequest,
     known?: Tenant[],
-    opts: { exclusive?: boolean } = {},
+    opts: { exclusive?: boolean; within?: WithinTransaction } = {},
   ): Promise<StartRunResult> {
+    const { within } = opts;
     // a manual run takes a slot of its own (insertParentAtFreeSlot): no slot to share
     const existing =
       req.executionType === 'manual'
         ? null
-        : await this.repository.existingParent(workflow.id, req.scheduledFor);
+        : await this.repository.existingParent(workflow.id, req.scheduledFor, within?.tx);
     if (existing && req.executionType !== 'backfill') {
       return { outcome: 'duplicate', executionId: existing.id };
     }
 
     const all = known ?? (await this.listTenants());
     const { selected, skipped } = selectTenants(all, req.tenantFilter);
-    const now = this.clock.now();
+    const now = within?.now ?? this.clock.now();
     const parent: NewParent = {
       workflowId: workflow.id,
       workflowName: workflow.workflowName,
@@ -111,7 +146,7 @@ export class ExecutionsService {
       },
       now,
     };
-    const result = await this.repository.transaction(async (tx) => {
+    const insert = async (tx: Transaction) => {
       if (opts.exclusive) {
         const open = await this.repository.lockRunsOf(tx, workflow.id);
         if (open) {
@@ -169,27 +204,35 @@ export class ExecutionsService {
           .map((c) => ({ from: resumeFrom.get(c.tenant_id)!, to: c.id })),
       );
       return { outcome: 'started' as const, executionId: id, tenants: children.length };
-    });
+    };
+    const result = within ? await insert(within.tx) : await this.repository.transaction(insert);
     if (result.outcome === 'started') {
-      this.logger.log(
-        `run ${result.executionId} of ${workflow.workflowName} for ${req.scheduledFor.toISOString()}: ${result.tenants} tenants`,
-      );
-      if (result.tenants === 0) this.completer.request([result.executionId]);
-      this.dispatcher.wake();
+      const announce = () => {
+        this.logger.log(
+          `run ${result.executionId} of ${workflow.workflowName} for ${req.scheduledFor.toISOString()}: ${result.tenants} tenants`,
+        );
+        if (result.tenants === 0) this.completer.request([result.executionId]);
+        this.dispatcher.wake();
+      };
+      if (within) afterCommit(within.tx, announce);
+      else announce();
     }
     return result;
   }
 
   /** A slot that will not run (holiday, weekend, missed, overlap): history says why. */
-  async recordSkippedSlot(req: {
-    workflowId: string;
-    scheduledFor: Date;
-    reason: string;
-    leaderTerm: string | null;
-  }): Promise<void> {
-    const workflow = await this.workflows.get(req.workflowId);
-    const now = this.clock.now();
-    await this.repository.transaction((tx) =>
+  async recordSkippedSlot(
+    req: {
+      workflowId: string;
+      scheduledFor: Date;
+      reason: string;
+      leaderTerm: string | null;
+    },
+    within?: WithinTransaction,
+  ): Promise<void> {
+    const workflow = within?.slot.workflow ?? (await this.workflows.get(req.workflowId));
+    const now = within?.now ?? this.clock.now();
+    const insert = (tx: Transaction) =>
       this.repository.insertParent(tx, {
         workflowId: workflow.id,
         workflowName: workflow.workflowName,
@@ -204,12 +247,17 @@ export class ExecutionsService {
         errorMessage: req.reason,
         resultSummary: { skipped_reason: req.reason },
         now,
-      }),
-    );
+      });
+    await (within ? insert(within.tx) : this.repository.transaction(insert));
   }
 
   hasRunInProgress(workflowId: string): Promise<boolean> {
     return this.repository.hasRunInProgress(workflowId);
+  }
+
+  /** The newest unfinished run (for the scheduler's overlap decision), or null. */
+  runInProgress(workflowId: string) {
+    return this.repository.runInProgress(workflowId);
   }
 
   /** POST /workflows/{id}/execute. */

@@ -4,7 +4,7 @@ import { localIso, resolveWall } from './cron-time';
 
 /**
  * Public holidays and weekends, and what a workflow's policy does with a slot that falls on
- * one (ARCHITECTURE.md guarantee 7). Pure: the holiday data ships with `date-holidays`.
+ * one (docs/architecture.md guarantee 7). Pure: the holiday data ships with `date-holidays`.
  *
  * Only holidays of type `public` count; observances (Mother's Day, Easter Sunday, San José
  * where it is not a day off) do not. A holiday is "national" when the country's own

@@ -2,7 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { DateTime, IANAZone } from 'luxon';
 
 /**
- * Cron slots in a workflow's IANA timezone, right across DST (ARCHITECTURE.md guarantee 7).
+ * Cron slots in a workflow's IANA timezone, right across DST (docs/architecture.md guarantee 7).
  *
  * cron-parser evaluated directly in the zone gets the spring-forward gap wrong for us: in
  * Europe/Madrid "30 2 * * *" on the last Sunday of March fires at 03:30 (it adds the gap),

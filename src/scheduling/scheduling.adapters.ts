@@ -1,9 +1,13 @@
-import type { ExecutionsService } from 'src/executions/executions.service';
+import type { Transaction } from 'src/database/transaction';
+import type { ExecutionsService, SlotContext } from 'src/executions/executions.service';
 import type { TenantClient } from 'src/clients';
 import type { Tenant } from 'src/clients/operation-registry';
 import type { WorkflowsService } from 'src/workflows/workflows.service';
 import {
+  HandOverContext,
+  HandOverWithin,
   LastRun,
+  RunInProgress,
   ScheduledWorkflow,
   ScheduleExecutions,
   ScheduleTenants,
@@ -30,13 +34,11 @@ export class WorkflowsFacadeAdapter extends ScheduleWorkflows {
   get(idOrName: string): Promise<ScheduledWorkflow> {
     return this.workflows.get(idOrName);
   }
-  claimSlot(args: {
-    workflowId: string;
-    slot: Date;
-    next: Date | null;
-    term: string;
-  }): Promise<boolean> {
-    return this.workflows.claimSlot(args);
+  claimSlot<T>(
+    args: { workflowId: string; slot: Date; next: Date | null; term: string },
+    handOver: (tx: Transaction) => Promise<T>,
+  ): Promise<{ claimed: true; value: T } | { claimed: false }> {
+    return this.workflows.claimSlot(args, handOver);
   }
   initNextExecution(
     workflowId: string,
@@ -56,26 +58,35 @@ export class ExecutionsFacadeAdapter extends ScheduleExecutions {
   constructor(private readonly executions: ExecutionsService) {
     super();
   }
-  async startRun(req: {
-    workflowId: string;
-    scheduledFor: Date;
-    executionType: 'scheduled' | 'catch_up' | 'backfill';
-    leaderTerm: string | null;
-    tenantFilter?: TenantFilter;
-  }): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
-    const { outcome, executionId } = await this.executions.startRun(req);
+  prepareHandOver(workflowId: string, withTenants: boolean): Promise<HandOverContext> {
+    return this.executions.prepareSlot(workflowId, withTenants);
+  }
+  async startRun(
+    req: {
+      workflowId: string;
+      scheduledFor: Date;
+      executionType: 'scheduled' | 'catch_up' | 'backfill';
+      leaderTerm: string | null;
+      tenantFilter?: TenantFilter;
+    },
+    within?: HandOverWithin,
+  ): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
+    const { outcome, executionId } = await this.executions.startRun(req, inside(within));
     return { outcome, executionId };
   }
-  recordSkippedSlot(req: {
-    workflowId: string;
-    scheduledFor: Date;
-    reason: string;
-    leaderTerm: string | null;
-  }) {
-    return this.executions.recordSkippedSlot(req);
+  recordSkippedSlot(
+    req: {
+      workflowId: string;
+      scheduledFor: Date;
+      reason: string;
+      leaderTerm: string | null;
+    },
+    within?: HandOverWithin,
+  ) {
+    return this.executions.recordSkippedSlot(req, inside(within));
   }
-  hasRunInProgress(workflowId: string): Promise<boolean> {
-    return this.executions.hasRunInProgress(workflowId);
+  runInProgress(workflowId: string): Promise<RunInProgress | null> {
+    return this.executions.runInProgress(workflowId);
   }
   async lastRun(workflowId: string): Promise<LastRun | null> {
     const { items } = await this.executions.list({
@@ -95,6 +106,13 @@ export class ExecutionsFacadeAdapter extends ScheduleExecutions {
         }
       : null;
   }
+}
+
+/** The context came from prepareHandOver, i.e. from ExecutionsService.prepareSlot. */
+function inside(within?: HandOverWithin) {
+  return within
+    ? { tx: within.tx, slot: within.context as SlotContext, now: within.now }
+    : undefined;
 }
 
 export class TenantClientAdapter extends ScheduleTenants {

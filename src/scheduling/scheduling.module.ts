@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TenantClient } from 'src/clients';
 import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
+import { AppConfig } from 'src/config/app-config.service';
+import { DatabaseClock } from 'src/database/database-clock';
 import { ExecutionsModule } from 'src/executions/executions.module';
 import { ExecutionsService } from 'src/executions/executions.service';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
@@ -13,18 +15,36 @@ import {
   TenantClientAdapter,
   WorkflowsFacadeAdapter,
 } from './scheduling.adapters';
-import { ScheduleExecutions, ScheduleTenants, ScheduleWorkflows } from './scheduling.ports';
+import {
+  ScheduleClock,
+  ScheduleExecutions,
+  ScheduleTenants,
+  ScheduleWorkflows,
+} from './scheduling.ports';
 import { SchedulerSettings, WorkflowSchedulerService } from './workflow-scheduler.service';
+
+/** ORCH_TEST_CRASH_AFTER_CLAIM: the e2e test's kill -9 between claim and hand-over. */
+function crashAfterClaim(config: AppConfig): (() => void) | null {
+  if (!config.get('ORCH_TEST_CRASH_AFTER_CLAIM') || config.get('NODE_ENV') !== 'test') return null;
+  return () => process.kill(process.pid, 'SIGKILL');
+}
 
 /**
  * Cron + timezone + calendar -> slots, the leader-only scheduler and the schedule API.
- * Needs LeaderGate (LeaderModule), TenantClient (ClientsModule) and Clock, all global.
+ * Needs LeaderGate (LeaderModule), DatabaseClock (DatabaseModule), TenantClient
+ * (ClientsModule) and Clock, all global. The scheduler judges slots by the database clock.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), WorkflowsModule, ExecutionsModule, IdempotencyModule],
   controllers: [ScheduleController],
   providers: [
-    { provide: SchedulerSettings, useFactory: () => new SchedulerSettings() },
+    {
+      provide: SchedulerSettings,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new SchedulerSettings({ afterClaim: crashAfterClaim(config) }),
+    },
+    { provide: ScheduleClock, useExisting: DatabaseClock },
     {
       provide: ScheduleWorkflows,
       inject: [WorkflowsService],

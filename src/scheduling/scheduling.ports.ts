@@ -1,4 +1,5 @@
 import type { Tenant } from 'src/clients/operation-registry';
+import type { Transaction } from 'src/database/transaction';
 import type { CalendarRef, DayPolicy } from './calendar';
 import type { OverlapPolicy } from './slot-planner';
 
@@ -36,15 +37,15 @@ export abstract class ScheduleWorkflows {
   /** By id or name; throws the workflows module's not-found error. */
   abstract get(idOrName: string): Promise<ScheduledWorkflow>;
   /**
-   * UPDATE ... SET next_execution_at = next WHERE id AND next_execution_at = slot AND the
-   * caller's term is the newest in orchestrator_leader; true when it matched.
+   * UPDATE ... SET next_execution_at = next WHERE id AND next_execution_at = slot AND
+   * next_execution_at <= now() (the database clock) AND the caller's term is the newest in
+   * orchestrator_leader; when it matched, `handOver` runs in the same transaction and both
+   * commit together (a failure or crash in `handOver` leaves the slot unclaimed).
    */
-  abstract claimSlot(args: {
-    workflowId: string;
-    slot: Date;
-    next: Date | null;
-    term: string;
-  }): Promise<boolean>;
+  abstract claimSlot<T>(
+    args: { workflowId: string; slot: Date; next: Date | null; term: string },
+    handOver: (tx: Transaction) => Promise<T>,
+  ): Promise<{ claimed: true; value: T } | { claimed: false }>;
   /** Sets next_execution_at unless the definition changed (version) meanwhile. */
   abstract initNextExecution(
     workflowId: string,
@@ -78,24 +79,55 @@ export interface TenantFilter {
   tenantIds?: string[];
 }
 
+/**
+ * What the executions facade reads before a hand-over (the definition, the tenants), so
+ * the claim's transaction holds no HTTP call and no other module's read. Opaque here.
+ */
+export interface HandOverContext {
+  readonly workflowId: string;
+}
+
+/** A hand-over written in the claim's transaction, stamped with the database clock. */
+export interface HandOverWithin {
+  tx: Transaction;
+  context: HandOverContext;
+  now: Date;
+}
+
+/** The newest unfinished run of a workflow, for the overlap decision. */
+export interface RunInProgress {
+  executionId: string;
+  startedAt: Date;
+  /** a tenant's lease lapsed and nobody has taken it over yet: its runner was interrupted */
+  leaseLapsed: boolean;
+}
+
 /** The executions module's facade (ExecutionsService). */
 export abstract class ScheduleExecutions {
-  /** Idempotent on (workflow, scheduled_for, tenant). */
-  abstract startRun(req: {
-    workflowId: string;
-    scheduledFor: Date;
-    executionType: ScheduledExecutionType;
-    leaderTerm: string | null;
-    tenantFilter?: TenantFilter;
-  }): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }>;
+  /** Reads what a hand-over needs; `withTenants` lists them from the tenant service (HTTP). */
+  abstract prepareHandOver(workflowId: string, withTenants: boolean): Promise<HandOverContext>;
+  /** Idempotent on (workflow, scheduled_for, tenant); `within`: in the claim's transaction. */
+  abstract startRun(
+    req: {
+      workflowId: string;
+      scheduledFor: Date;
+      executionType: ScheduledExecutionType;
+      leaderTerm: string | null;
+      tenantFilter?: TenantFilter;
+    },
+    within?: HandOverWithin,
+  ): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }>;
   /** A parent execution with status skipped and the reason; idempotent on the slot key. */
-  abstract recordSkippedSlot(req: {
-    workflowId: string;
-    scheduledFor: Date;
-    reason: string;
-    leaderTerm: string | null;
-  }): Promise<void>;
-  abstract hasRunInProgress(workflowId: string): Promise<boolean>;
+  abstract recordSkippedSlot(
+    req: {
+      workflowId: string;
+      scheduledFor: Date;
+      reason: string;
+      leaderTerm: string | null;
+    },
+    within?: HandOverWithin,
+  ): Promise<void>;
+  abstract runInProgress(workflowId: string): Promise<RunInProgress | null>;
   /** The latest run (parent execution) of a workflow, for GET /schedule. */
   abstract lastRun(workflowId: string): Promise<LastRun | null>;
 }
@@ -112,4 +144,14 @@ export interface LastRun {
 /** The tenant service (TenantClient), for per-tenant-timezone workflows. */
 export abstract class ScheduleTenants {
   abstract listActiveTenants(): Promise<Tenant[]>;
+}
+
+/**
+ * The clock slots are judged by: in the service the database's (DatabaseClock), which the
+ * scheduler asks to re-measure its offset before a pass when the last measurement is older
+ * than maxAgeMs; tests pass any Clock.
+ */
+export abstract class ScheduleClock {
+  abstract now(): Date;
+  measureIfOlder?(maxAgeMs: number): Promise<void>;
 }

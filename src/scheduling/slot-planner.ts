@@ -242,6 +242,8 @@ export interface PlanInput {
   now: Date;
   /** a previous run of this workflow is still running (only asked when the policy needs it) */
   runInProgress: boolean;
+  /** the overlap policy in effect (decideOverlap); default: the definition's */
+  overlapPolicy?: OverlapPolicy;
   /** when this scheduler's leadership began; slots before it were missed for lack of a leader */
   leaderSince: Date | null;
 }
@@ -265,6 +267,7 @@ export interface PlanInput {
  */
 export function planDueEvents(input: PlanInput): SlotPlan {
   const { calculator, cursor, now, runInProgress, leaderSince } = input;
+  const overlapPolicy = input.overlapPolicy ?? calculator.definition.overlapPolicy;
   const window = calculator.catchUpWindowMs;
   const due = calculator.eventsBetween(new Date(cursor.getTime() - 1), now).events;
   const next = () => calculator.nextEventAfter(now)?.at ?? null;
@@ -282,7 +285,7 @@ export function planDueEvents(input: PlanInput): SlotPlan {
     if (event.kind === 'skip') {
       skips.push({ scheduledFor: event.at, reason: joinReasons(event.parts) });
     } else if (candidate && event.at < candidate.at) {
-      const replaced = runInProgress && calculator.definition.overlapPolicy === 'buffer_one';
+      const replaced = runInProgress && overlapPolicy === 'buffer_one';
       skips.push({
         scheduledFor: event.at,
         reason: replaced
@@ -300,12 +303,12 @@ export function planDueEvents(input: PlanInput): SlotPlan {
     const units = candidate.parts.map((p) => p.unit);
     if (lateness > Math.max(window, ON_TIME_TOLERANCE_MS)) {
       skips.push({ scheduledFor: candidate.at, reason: missed(candidate.at) });
-    } else if (runInProgress && calculator.definition.overlapPolicy === 'skip') {
+    } else if (runInProgress && overlapPolicy === 'skip') {
       skips.push({
         scheduledFor: candidate.at,
         reason: 'overlap: the previous run is still running',
       });
-    } else if (runInProgress && calculator.definition.overlapPolicy === 'buffer_one') {
+    } else if (runInProgress && overlapPolicy === 'buffer_one') {
       buffered = candidate.at;
       // events after the buffered slot stay due; they are handled once it has started
       for (let i = skips.length - 1; i >= 0; i--)

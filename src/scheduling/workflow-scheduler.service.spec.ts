@@ -128,61 +128,112 @@ describe(WorkflowSchedulerService.name, () => {
     ]);
   });
 
-  it('keeps a claimed slot whose hand-over failed and hands it over on the next pass', async () => {
+  it('rolls the claim back with a hand-over that failed, and runs the slot on the next pass', async () => {
     const { clock, workflows, executions, scheduler } = setup();
     const wf = workflows.add(scheduledWorkflow({ nextExecutionAt: D('2026-01-05T07:00:00Z') }));
     clock.set('2026-01-05T07:00:00.010Z');
     executions.failNext = 1;
     await scheduler.tick();
-    expect(executions.runs).toHaveLength(0);
-    expect(workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-06T07:00:00Z'));
+    expect(executions.byKey.size).toBe(0);
+    expect(workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-05T07:00:00Z'));
     clock.advance(2000);
     await scheduler.tick();
     expect(executions.runs.map((r) => r.scheduledFor)).toEqual([D('2026-01-05T07:00:00Z')]);
-  });
-
-  it('at the start of a term re-hands the last claimed slot, which the slot key makes harmless', async () => {
-    const { clock, leader, workflows, executions, scheduler } = setup({ term: '2' });
-    workflows.leaderTerm = '2';
-    // the previous leader claimed 07:00 (next moved on, last_execution_at = slot) and died
-    const wf = workflows.add(
-      scheduledWorkflow({
-        nextExecutionAt: D('2026-01-06T07:00:00Z'),
-        lastExecutionAt: D('2026-01-05T07:00:00Z'),
-      }),
-    );
-    clock.set('2026-01-05T07:00:20Z');
-    await scheduler.tick();
-    expect(executions.runs.map((r) => [r.scheduledFor.toISOString(), r.executionType])).toEqual([
-      ['2026-01-05T07:00:00.000Z', 'catch_up'],
-    ]);
-    // the same term again: no second recovery; a new term: duplicate, still one run
-    await scheduler.tick();
-    leader.lead('3');
-    workflows.leaderTerm = '3';
-    await scheduler.tick();
-    expect(executions.runs).toHaveLength(1);
     expect(workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-06T07:00:00Z'));
   });
 
-  it('does not recover a claimed slot outside its catch-up window', async () => {
-    const { clock, workflows, executions, scheduler } = setup();
-    workflows.add(
+  it('loses nothing when the process dies between claim and hand-over: the next leader runs the slot once', async () => {
+    const dying = setup({
+      settings: {
+        afterClaim: () => {
+          throw new Error('killed');
+        },
+      },
+    });
+    const wf = dying.workflows.add(
       scheduledWorkflow({
-        nextExecutionAt: D('2026-01-06T07:00:00Z'),
-        lastExecutionAt: D('2026-01-05T07:00:00Z'),
+        cronExpression: '0 * * * *',
+        nextExecutionAt: D('2026-01-05T06:00:00Z'),
       }),
     );
-    clock.set('2026-01-05T14:00:00Z');
+    dying.clock.set('2026-01-05T07:00:00.010Z'); // 06:00 missed, 07:00 due: one skip, one run
+    await dying.scheduler.tick();
+    expect(dying.executions.byKey.size).toBe(0);
+    expect(dying.workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-05T06:00:00Z'));
+
+    const next = setup({ term: '2', now: '2026-01-05T07:00:03Z' });
+    next.workflows.leaderTerm = '2';
+    next.workflows.add(dying.workflows.row(wf.id));
+    await next.scheduler.tick();
+    await next.scheduler.tick();
+    expect(
+      next.executions.runs.map((r) => [r.scheduledFor.toISOString(), r.executionType]),
+    ).toEqual([['2026-01-05T07:00:00.000Z', 'scheduled']]);
+    expect(next.executions.skips.map((r) => r.scheduledFor.toISOString())).toEqual([
+      '2026-01-05T06:00:00.000Z',
+    ]);
+  });
+
+  it('claims nothing while the tenants cannot be listed, and runs the slot once they can', async () => {
+    const { clock, workflows, executions, scheduler } = setup();
+    const wf = workflows.add(scheduledWorkflow({ nextExecutionAt: D('2026-01-05T07:00:00Z') }));
+    clock.set('2026-01-05T07:00:00.010Z');
+    executions.failPrepare = new Error('tenant service unavailable');
     await scheduler.tick();
-    expect(executions.byKey.size).toBe(0);
+    expect(workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-05T07:00:00Z'));
+    executions.failPrepare = null;
+    clock.advance(2000);
+    await scheduler.tick();
+    expect(executions.runs.map((r) => r.executionType)).toEqual(['scheduled']);
+  });
+
+  describe('database clock', () => {
+    it('fires nothing before the database clock reaches the slot, however fast its own clock', async () => {
+      const { clock, workflows, executions, scheduler } = setup();
+      const wf = workflows.add(scheduledWorkflow({ nextExecutionAt: D('2026-01-05T07:00:00Z') }));
+      clock.set('2026-01-05T07:00:00.010Z');
+      workflows.databaseNow = D('2026-01-05T06:58:30.010Z'); // this clock is 90 s fast
+      const report = await scheduler.tick();
+      expect(report?.refused).toEqual([{ workflowId: wf.id, slot: D('2026-01-05T07:00:00Z') }]);
+      expect(executions.byKey.size).toBe(0);
+      expect(workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-05T07:00:00Z'));
+
+      workflows.databaseNow = D('2026-01-05T07:00:00Z');
+      await scheduler.tick();
+      expect(executions.runs.map((r) => r.scheduledFor)).toEqual([D('2026-01-05T07:00:00Z')]);
+    });
+
+    it('stamps what it hands over with its clock, and re-measures it before each pass', async () => {
+      const { clock, workflows, executions, scheduler } = setup();
+      const maxAges: number[] = [];
+      Object.assign(clock, {
+        measureIfOlder: async (maxAgeMs: number) => void maxAges.push(maxAgeMs),
+      });
+      workflows.add(scheduledWorkflow({ nextExecutionAt: D('2026-01-05T07:00:00Z') }));
+      clock.set('2026-01-05T07:00:00.010Z');
+      await scheduler.tick();
+      expect(executions.stampedAt).toEqual([D('2026-01-05T07:00:00.010Z')]);
+      expect(maxAges).toEqual([new SchedulerSettings().clockMaxAgeMs]);
+    });
   });
 
   describe('overlap', () => {
+    /** leading since 06:00; the previous run started at 06:30 and is still running */
+    function leadingThroughRun() {
+      const t = setup({ now: '2026-01-05T06:00:00Z' });
+      const wf = t.workflows.add(scheduledWorkflow({ nextExecutionAt: D('2026-01-05T07:00:00Z') }));
+      return { ...t, wf };
+    }
+    const started = async (t: ReturnType<typeof leadingThroughRun>) => {
+      await t.scheduler.tick();
+      t.executions.running = true;
+      t.executions.runStartedAt = D('2026-01-05T06:30:00Z');
+    };
+
     it('skip: records the slot skipped while the previous run is running', async () => {
-      const { clock, workflows, executions, scheduler } = setup();
-      workflows.add(scheduledWorkflow({ nextExecutionAt: D('2026-01-05T07:00:00Z') }));
-      executions.runInProgress = true;
+      const t = leadingThroughRun();
+      const { clock, executions, scheduler } = t;
+      await started(t);
       clock.set('2026-01-05T07:00:00.010Z');
       await scheduler.tick();
       expect(executions.skips.map((s) => s.reason)).toEqual([
@@ -200,12 +251,12 @@ describe(WorkflowSchedulerService.name, () => {
           nextExecutionAt: D('2026-01-05T10:00:00Z'),
         }),
       );
-      executions.runInProgress = true;
+      executions.running = true;
       clock.set('2026-01-05T10:00:00.010Z');
       await scheduler.tick();
       expect(executions.byKey.size).toBe(0);
       expect(workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-05T10:00:00Z'));
-      executions.runInProgress = false;
+      executions.running = false;
       clock.set('2026-01-05T10:04:00Z');
       await scheduler.tick();
       expect(executions.runs.map((r) => [r.scheduledFor.toISOString(), r.executionType])).toEqual([
@@ -214,12 +265,81 @@ describe(WorkflowSchedulerService.name, () => {
       expect(workflows.row(wf.id).nextExecutionAt).toEqual(D('2026-01-05T11:00:00Z'));
     });
 
+    it('skip: a run late because the leader changed during it makes the slot wait, not skip', async () => {
+      const t = leadingThroughRun();
+      await started(t);
+      // a new leader (term 2) since 06:45, after the run started
+      t.leader.lead('2');
+      t.workflows.leaderTerm = '2';
+      t.clock.set('2026-01-05T06:45:00Z');
+      await t.scheduler.tick();
+      t.clock.set('2026-01-05T07:00:00.010Z');
+      await t.scheduler.tick();
+      expect(t.executions.byKey.size).toBe(0);
+      expect(t.workflows.row(t.wf.id).nextExecutionAt).toEqual(D('2026-01-05T07:00:00Z'));
+      t.executions.running = false;
+      t.clock.set('2026-01-05T07:20:00Z');
+      await t.scheduler.tick();
+      expect(t.executions.runs.map((r) => [r.scheduledFor.toISOString(), r.executionType])).toEqual(
+        [['2026-01-05T07:00:00.000Z', 'catch_up']],
+      );
+      expect(t.executions.skips).toEqual([]);
+    });
+
+    it('skip: a run late because the database was unreachable during it makes the slot wait', async () => {
+      const t = leadingThroughRun();
+      await started(t);
+      const list = t.workflows.listSchedulable.bind(t.workflows);
+      t.workflows.listSchedulable = () => Promise.reject(new Error('connection refused'));
+      t.clock.set('2026-01-05T06:40:00Z');
+      await t.scheduler.tick();
+      t.workflows.listSchedulable = list;
+      t.clock.set('2026-01-05T07:00:00.010Z');
+      await t.scheduler.tick();
+      expect(t.executions.byKey.size).toBe(0);
+      t.executions.running = false;
+      t.clock.advance(2000);
+      await t.scheduler.tick();
+      expect(t.executions.runs.map((r) => r.executionType)).toEqual(['scheduled']);
+    });
+
+    it('skip: a run whose tenant lease lapsed makes the slot wait, even once the lease is taken over', async () => {
+      const t = leadingThroughRun();
+      await started(t);
+      t.executions.leaseLapsed = true;
+      t.clock.set('2026-01-05T07:00:00.010Z');
+      await t.scheduler.tick();
+      t.executions.leaseLapsed = false; // another instance took the tenant over
+      t.clock.advance(2000);
+      await t.scheduler.tick();
+      expect(t.executions.byKey.size).toBe(0);
+      t.executions.running = false;
+      t.clock.advance(2000);
+      await t.scheduler.tick();
+      expect(t.executions.runs).toHaveLength(1);
+    });
+
+    it('skip: a slot kept waiting by an outage is recorded skipped once past its catch-up window', async () => {
+      const t = leadingThroughRun();
+      await started(t);
+      t.executions.leaseLapsed = true;
+      t.clock.set('2026-01-05T07:00:00.010Z');
+      await t.scheduler.tick();
+      t.executions.running = false;
+      t.clock.set('2026-01-05T19:00:00Z'); // daily: catch-up window 6 h
+      await t.scheduler.tick();
+      expect(t.executions.runs).toEqual([]);
+      expect(t.executions.skips.map((r) => r.scheduledFor.toISOString())).toEqual([
+        '2026-01-05T07:00:00.000Z',
+      ]);
+    });
+
     it('allow: runs beside the previous run without asking', async () => {
       const { clock, workflows, executions, scheduler } = setup();
       workflows.add(
         scheduledWorkflow({ overlapPolicy: 'allow', nextExecutionAt: D('2026-01-05T07:00:00Z') }),
       );
-      executions.runInProgress = true;
+      executions.running = true;
       clock.set('2026-01-05T07:00:00.010Z');
       await scheduler.tick();
       expect(executions.runs).toHaveLength(1);

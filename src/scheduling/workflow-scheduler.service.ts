@@ -7,14 +7,17 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Tenant } from 'src/clients/operation-registry';
-import { Clock } from 'src/common/time/clock';
 import { LeaderGate } from 'src/leader/leader-gate';
 import { CronTimeError } from './cron-time';
+import { decideOverlap } from './overlap';
 import {
+  HandOverWithin,
+  ScheduleClock,
   ScheduleExecutions,
   ScheduledWorkflow,
   ScheduleTenants,
   ScheduleWorkflows,
+  TenantFilter,
 } from './scheduling.ports';
 import {
   ON_TIME_TOLERANCE_MS,
@@ -36,6 +39,13 @@ export class SchedulerSettings {
   tenantCacheMs = 60_000;
   /** Start the loop at application bootstrap (tests drive tick() by hand instead). */
   autoStart = true;
+  /** The database clock offset is re-measured before a pass when older than this. */
+  clockMaxAgeMs = 10_000;
+  /**
+   * Test hook (ORCH_TEST_CRASH_AFTER_CLAIM, NODE_ENV=test only): called inside the claim's
+   * transaction right after the claim, before the hand-over; the e2e test kills the process here.
+   */
+  afterClaim: (() => void) | null = null;
 
   constructor(overrides: Partial<SchedulerSettings> = {}) {
     Object.assign(this, overrides);
@@ -50,17 +60,11 @@ export interface TickReport {
   actions: (SlotAction & { workflowId: string; outcome: string })[];
 }
 
-interface PendingAction {
-  workflow: ScheduledWorkflow;
-  action: SlotAction;
-  attempts: number;
-}
-
 const TIMER_NAME = 'workflow-scheduler.next-slot';
 const INTERVAL_NAME = 'workflow-scheduler.recheck';
 
 /**
- * Turns due cron slots into runs, on the leader only (ARCHITECTURE.md "How a slot becomes
+ * Turns due cron slots into runs, on the leader only (docs/architecture.md "From a slot to
  * work", guarantees 1, 2 and 7).
  *
  * The schedule lives in PostgreSQL (`next_execution_at`); this class keeps no state that a
@@ -78,7 +82,12 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
   private readonly logger = new Logger(WorkflowSchedulerService.name);
   private currentTerm: string | null = null;
   private leaderSince: Date | null = null;
-  private pending: PendingAction[] = [];
+  /** last failed read of the schedule: the database was unreachable (decideOverlap) */
+  private databaseUnreachableAt: Date | null = null;
+  /** runs seen interrupted (a lapsed lease) stay so after another instance took them over */
+  private interruptedRuns = new Set<string>();
+  /** the slot each workflow was last logged waiting for because of an outage */
+  private outageWaits = new Map<string, number>();
   private calculators = new Map<string, { key: string; calculator: SlotCalculator | null }>();
   private tenantCache: { atMs: number; tenants: Tenant[] } | null = null;
   private interval: NodeJS.Timeout | null = null;
@@ -92,7 +101,7 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
     private readonly workflows: ScheduleWorkflows,
     private readonly executions: ScheduleExecutions,
     private readonly tenants: ScheduleTenants,
-    private readonly clock: Clock,
+    private readonly clock: ScheduleClock,
     private readonly settings: SchedulerSettings,
     @Optional() private readonly registry?: SchedulerRegistry,
   ) {}
@@ -169,13 +178,18 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
       this.leaderSince = this.clock.now();
       this.logger.log({ msg: 'scheduling as leader', term });
     }
-    await this.retryPending(term, report);
-    const workflows = await this.workflows.listSchedulable();
+    await this.clock.measureIfOlder?.(this.settings.clockMaxAgeMs);
+    let workflows: ScheduledWorkflow[];
+    try {
+      workflows = await this.workflows.listSchedulable();
+    } catch (err) {
+      this.databaseUnreachableAt = this.clock.now();
+      throw err;
+    }
     report.workflows = workflows.length;
     let wakeAt: number | null = null;
     for (const workflow of workflows) {
       try {
-        if (newTerm) await this.recoverLastClaim(workflow, term, report);
         const next = await this.scheduleWorkflow(workflow, term, report);
         if (next) wakeAt = wakeAt === null ? next.getTime() : Math.min(wakeAt, next.getTime());
       } catch (err) {
@@ -228,25 +242,37 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
       return cursor;
     }
 
-    const runInProgress =
-      workflow.overlapPolicy === 'allow'
-        ? false
-        : await this.executions.hasRunInProgress(workflow.id);
+    const overlap = decideOverlap({
+      policy: workflow.overlapPolicy,
+      run: await this.runInProgress(workflow),
+      leaderSince: this.leaderSince,
+      databaseUnreachableAt: this.databaseUnreachableAt,
+    });
     const plan = planDueEvents({
       calculator,
       cursor,
       now,
-      runInProgress,
+      runInProgress: overlap.runInProgress,
+      overlapPolicy: overlap.policy,
       leaderSince: this.leaderSince,
     });
-    if (plan.claim) {
-      const claimed = await this.workflows.claimSlot({
+    if (plan.buffered && overlap.outage && this.outageWaits.get(workflow.id) !== +plan.buffered) {
+      // once per slot, not on every pass while it waits
+      this.outageWaits.set(workflow.id, +plan.buffered);
+      this.logger.warn({
+        msg: 'slot waits for the previous run, late because of an outage',
         workflowId: workflow.id,
-        ...plan.claim,
-        term,
+        workflow: workflow.workflowName,
+        slot: plan.buffered.toISOString(),
+        previousRun: overlap.runId,
+        outage: overlap.outage,
       });
-      if (!claimed) {
-        // another scheduler claimed it, or a newer term exists: either way not ours
+    }
+    if (plan.claim) {
+      const handed = await this.claimAndHandOver(workflow, plan.claim, plan.actions, term);
+      if (!handed) {
+        // another scheduler claimed it, a newer term exists, or the database clock says it
+        // is not due yet (this instance's clock is ahead): either way nothing happened
         report.refused.push({ workflowId: workflow.id, slot: plan.claim.slot });
         this.logger.warn({
           msg: 'slot claim refused',
@@ -257,143 +283,127 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
         return null;
       }
       report.claimed.push({ workflowId: workflow.id, ...plan.claim });
+      for (const h of handed) {
+        this.logHandOver(workflow, h.action, h.outcome, h.executionId);
+        report.actions.push({ ...h.action, workflowId: workflow.id, outcome: h.outcome });
+      }
     }
-    for (const action of plan.actions) await this.hand(workflow, action, term, report, 0);
     // a buffered slot waits for the previous run: the periodic re-check looks again
     return plan.buffered ? null : (plan.claim?.next ?? null);
   }
 
-  /**
-   * At the start of a term: the previous leader may have died between claiming a slot and
-   * handing it to the engine (two statements). Its last claimed run, if still within the
-   * catch-up window, is handed over again; the engine's slot key makes this a no-op
-   * ('duplicate') when the run, or a skip record for it, exists. claimSlot records the slot
-   * it claimed in last_execution_at, so only slots that were really claimed qualify.
-   */
-  private async recoverLastClaim(
-    workflow: ScheduledWorkflow,
-    term: string,
-    report: TickReport,
-  ): Promise<void> {
-    const calculator = await this.calculatorFor(workflow);
-    const cursor = workflow.nextExecutionAt;
-    const claimed = workflow.lastExecutionAt;
-    if (!calculator || !cursor || !claimed || claimed >= cursor) return;
-    const now = this.clock.now();
-    const end = Math.min(cursor.getTime(), now.getTime()) - 1;
-    const { events } = calculator.eventsBetween(new Date(claimed.getTime() - 1), new Date(end));
-    const last = [...events].reverse().find((e) => e.kind === 'run');
-    if (
-      !last ||
-      now.getTime() - last.at.getTime() > Math.max(calculator.catchUpWindowMs, ON_TIME_TOLERANCE_MS)
-    ) {
-      return;
-    }
-    // a run in progress is most likely this slot's own; never start a second one beside it
-    if (workflow.overlapPolicy !== 'allow' && (await this.executions.hasRunInProgress(workflow.id)))
-      return;
-    const units = last.parts.map((p) => p.unit);
-    await this.hand(
-      workflow,
-      { kind: 'run', scheduledFor: last.at, executionType: 'catch_up', units },
-      term,
-      report,
-      0,
-    );
+  /** The unfinished run the overlap policy asks about; `allow` does not ask. */
+  private async runInProgress(workflow: ScheduledWorkflow) {
+    if (workflow.overlapPolicy === 'allow') return null;
+    const run = await this.executions.runInProgress(workflow.id);
+    if (!run) return null;
+    if (run.leaseLapsed) this.interruptedRuns.add(run.executionId);
+    return { ...run, leaseLapsed: this.interruptedRuns.has(run.executionId) };
   }
 
-  /** Records a skip or starts a run; a failure is kept and retried while this term lasts. */
-  private async hand(
+  /**
+   * Claims the slot and hands its actions (skip records, the run) to the engine in ONE
+   * transaction, so a crash or a failure between them loses nothing: the claim rolls back
+   * with them and the next pass plans the slot again. What needs HTTP or another module's
+   * reads (the tenant list, the definition) is fetched before the transaction opens.
+   * Returns null when the claim was refused.
+   */
+  private async claimAndHandOver(
+    workflow: ScheduledWorkflow,
+    claim: { slot: Date; next: Date | null },
+    actions: SlotAction[],
+    term: string,
+  ): Promise<{ action: SlotAction; outcome: string; executionId?: string }[] | null> {
+    const runs = actions.filter((a): a is Extract<SlotAction, { kind: 'run' }> => a.kind === 'run');
+    const context = await this.executions.prepareHandOver(workflow.id, runs.length > 0);
+    const filters = new Map<SlotAction, TenantFilter>();
+    if (workflow.perTenantTimezone) {
+      for (const run of runs) filters.set(run, await this.tenantFilter(workflow, run.units));
+    }
+    const result = await this.workflows.claimSlot(
+      { workflowId: workflow.id, ...claim, term },
+      async (tx) => {
+        this.settings.afterClaim?.();
+        const within: HandOverWithin = { tx, context, now: this.clock.now() };
+        const handed: { action: SlotAction; outcome: string; executionId?: string }[] = [];
+        for (const action of actions) {
+          if (action.kind === 'skip') {
+            await this.executions.recordSkippedSlot(
+              {
+                workflowId: workflow.id,
+                scheduledFor: action.scheduledFor,
+                reason: action.reason,
+                leaderTerm: term,
+              },
+              within,
+            );
+            handed.push({ action, outcome: 'skipped' });
+          } else {
+            const tenantFilter = filters.get(action);
+            const started = await this.executions.startRun(
+              {
+                workflowId: workflow.id,
+                scheduledFor: action.scheduledFor,
+                executionType: action.executionType,
+                leaderTerm: term,
+                ...(tenantFilter ? { tenantFilter } : {}),
+              },
+              within,
+            );
+            handed.push({ action, outcome: started.outcome, executionId: started.executionId });
+          }
+        }
+        return handed;
+      },
+    );
+    return result.claimed ? result.value : null;
+  }
+
+  /** After the commit: one line per skip record or run. */
+  private logHandOver(
     workflow: ScheduledWorkflow,
     action: SlotAction,
-    term: string,
-    report: TickReport,
-    attempts: number,
-  ): Promise<boolean> {
-    try {
-      let outcome: string;
-      if (action.kind === 'skip') {
-        await this.executions.recordSkippedSlot({
-          workflowId: workflow.id,
-          scheduledFor: action.scheduledFor,
-          reason: action.reason,
-          leaderTerm: term,
-        });
-        outcome = 'skipped';
-        this.logger.log({
-          msg: 'slot skipped',
-          workflowId: workflow.id,
-          workflow: workflow.workflowName,
-          scheduledFor: action.scheduledFor.toISOString(),
-          reason: action.reason,
-        });
-      } else {
-        const tenantFilter = workflow.perTenantTimezone
-          ? await this.tenantFilter(workflow, action.units)
-          : undefined;
-        const result = await this.executions.startRun({
-          workflowId: workflow.id,
-          scheduledFor: action.scheduledFor,
-          executionType: action.executionType,
-          leaderTerm: term,
-          ...(tenantFilter ? { tenantFilter } : {}),
-        });
-        outcome = result.outcome;
-        const latenessMs = this.clock.now().getTime() - action.scheduledFor.getTime();
-        const log = latenessMs > ON_TIME_TOLERANCE_MS ? this.logger.warn : this.logger.log;
-        log.call(this.logger, {
-          msg: result.outcome === 'started' ? 'slot started' : 'slot already had a run',
-          workflowId: workflow.id,
-          workflow: workflow.workflowName,
-          scheduledFor: action.scheduledFor.toISOString(),
-          executionType: action.executionType,
-          executionId: result.executionId,
-          latenessMs,
-          // tenants whose own region's holiday or weekend skips this slot (per-tenant mode)
-          ...(action.excluded
-            ? {
-                excluded: action.excluded.map(
-                  (e) =>
-                    `${e.unit.timezone} ${e.unit.calendar.country}-${e.unit.calendar.region ?? ''}: ${e.reason}`,
-                ),
-              }
-            : {}),
-        });
-      }
-      report.actions.push({ ...action, workflowId: workflow.id, outcome });
-      return true;
-    } catch (err) {
-      // the slot is claimed: dropping the hand-over would lose it, so keep it and retry
-      this.pending.push({ workflow, action, attempts: attempts + 1 });
-      (attempts % 10 === 0 ? this.logger.error : this.logger.warn).call(this.logger, {
-        msg: 'handing a claimed slot to the engine failed; retrying on the next pass',
+    outcome: string,
+    executionId?: string,
+  ): void {
+    if (action.kind === 'skip') {
+      this.logger.log({
+        msg: 'slot skipped',
         workflowId: workflow.id,
+        workflow: workflow.workflowName,
         scheduledFor: action.scheduledFor.toISOString(),
-        kind: action.kind,
-        attempts: attempts + 1,
-        error: (err as Error).message,
+        reason: action.reason,
       });
-      return false;
+      return;
     }
+    const latenessMs = this.clock.now().getTime() - action.scheduledFor.getTime();
+    const log = latenessMs > ON_TIME_TOLERANCE_MS ? this.logger.warn : this.logger.log;
+    log.call(this.logger, {
+      msg: outcome === 'started' ? 'slot started' : 'slot already had a run',
+      workflowId: workflow.id,
+      workflow: workflow.workflowName,
+      scheduledFor: action.scheduledFor.toISOString(),
+      executionType: action.executionType,
+      executionId,
+      latenessMs,
+      // tenants whose own region's holiday or weekend skips this slot (per-tenant mode)
+      ...(action.excluded
+        ? {
+            excluded: action.excluded.map(
+              (e) =>
+                `${e.unit.timezone} ${e.unit.calendar.country}-${e.unit.calendar.region ?? ''}: ${e.reason}`,
+            ),
+          }
+        : {}),
+    });
   }
 
-  private async retryPending(term: string, report: TickReport): Promise<void> {
-    const pending = this.pending;
-    this.pending = [];
-    for (const p of pending) await this.hand(p.workflow, p.action, term, report, p.attempts);
-  }
-
-  /** A new term (or none): hand-overs of the old term are the next leader's to redo. */
+  /** A new term (or none): its start is the evidence decideOverlap compares runs with. */
   private forgetLeadership(): void {
-    if (this.currentTerm !== null && this.pending.length > 0) {
-      this.logger.warn({
-        msg: 'leadership lost with hand-overs pending',
-        pending: this.pending.length,
-      });
-    }
     this.currentTerm = null;
     this.leaderSince = null;
-    this.pending = [];
+    this.interruptedRuns.clear();
+    this.outageWaits.clear();
     this.clearTimer();
   }
 

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { returnedRows } from 'src/database/query-result';
-import { Transaction } from 'src/database/transaction';
+import { runTransaction, Transaction } from 'src/database/transaction';
+import { fencingCondition } from 'src/leader/fencing';
 import { WorkflowEntity } from './workflow.entity';
 import type { WorkflowSeed } from './catalogue/built-in-workflows';
 
@@ -93,25 +94,29 @@ export class WorkflowsRepository {
   }
 
   /**
-   * Claims one slot: advances next_execution_at only if it still equals the slot and the
-   * caller's term is the current one. The slot, not now(), is the claim key, so two
-   * leaders compute the same key and exactly one wins; the term fences a deposed leader.
+   * Claims one slot: advances next_execution_at only if it still equals the slot, the slot
+   * is due by the database clock (now(), never the caller's clock: a fast instance cannot
+   * fire early) and the caller's term is the current one. The slot, not now(), is the claim
+   * key, so two leaders compute the same key and exactly one wins; the term fences a
+   * deposed leader. `handOver` runs in the same transaction, so the claim and what it hands
+   * over (the run, the skip records) commit together or not at all.
    */
-  async claimSlot(args: {
-    workflowId: string;
-    slot: Date;
-    next: Date | null;
-    term: string;
-  }): Promise<boolean> {
-    const rows = await this.dataSource.query(
-      `UPDATE orchestrator_workflows
-          SET next_execution_at = $3, last_execution_at = $2
-        WHERE id = $1 AND next_execution_at = $2
-          AND (SELECT term FROM orchestrator_leader WHERE id = 1) = $4::bigint
-        RETURNING id`,
-      [args.workflowId, args.slot, args.next, args.term],
-    );
-    return returnedRows(rows).length === 1;
+  async claimSlot<T>(
+    args: { workflowId: string; slot: Date; next: Date | null; term: string },
+    handOver: (tx: Transaction) => Promise<T>,
+  ): Promise<{ claimed: true; value: T } | { claimed: false }> {
+    return runTransaction(this.dataSource, async (tx) => {
+      const rows = await tx.query(
+        `UPDATE orchestrator_workflows
+            SET next_execution_at = $3, last_execution_at = $2
+          WHERE id = $1 AND next_execution_at = $2 AND next_execution_at <= now()
+            AND ${fencingCondition('$4')}
+          RETURNING id`,
+        [args.workflowId, args.slot, args.next, args.term],
+      );
+      if (returnedRows(rows).length !== 1) return { claimed: false as const };
+      return { claimed: true as const, value: await handOver(tx) };
+    });
   }
 
   async initNextExecution(

@@ -152,13 +152,15 @@ export class WorkflowsService implements OnApplicationBootstrap {
     return this.repository.listSchedulable();
   }
 
-  claimSlot(args: {
-    workflowId: string;
-    slot: Date;
-    next: Date | null;
-    term: string;
-  }): Promise<boolean> {
-    return this.repository.claimSlot(args);
+  /**
+   * Claims a due slot (by the database clock, fenced by the term) and runs `handOver` in
+   * the same transaction: the claim commits only with what it hands over.
+   */
+  claimSlot<T>(
+    args: { workflowId: string; slot: Date; next: Date | null; term: string },
+    handOver: (tx: Transaction) => Promise<T>,
+  ): Promise<{ claimed: true; value: T } | { claimed: false }> {
+    return this.repository.claimSlot(args, handOver);
   }
 
   initNextExecution(

@@ -157,6 +157,25 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
     await db?.drop();
   });
 
+  describe('clock skew', () => {
+    it("opens one alert per instance while its clock is off the database's, and clears it when back", async () => {
+      const skewed = { offsetMs: 90_004, uncertaintyMs: 2, skewed: true, maxSkewMs: 5_000 };
+      const opened = await alerts.onClockSkew(skewed);
+      expect(await alerts.onClockSkew(skewed)).toBeNull();
+      const condition = opened!.conditionKey;
+      expect(condition).toMatch(/^clock_skew:/);
+      const rows = await openRows(condition);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ kind: 'clock_skew', workflow_name: null, cleared_at: null });
+      expect(rows[0].message).toContain('clock is 90 s ahead of the database clock (limit 5 s)');
+      expect(await events('orchestrator.alert', condition)).toHaveLength(1);
+
+      await alerts.onClockSkew({ ...skewed, offsetMs: 12, skewed: false });
+      expect((await openRows(condition))[0].cleared_at).not.toBeNull();
+      expect(await events('orchestrator.alert_resolved', condition)).toHaveLength(1);
+    });
+  });
+
   describe("dead man's switch", () => {
     const condition = 'dead_mans_switch:daily_operations';
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { DateTime } from 'luxon';
 import { DataSource } from 'typeorm';
 import { Clock, SystemClock } from 'src/common/time/clock';
 import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
@@ -182,6 +183,59 @@ describeWith(['postgres'], 'workflow scheduler on PostgreSQL', () => {
       'missed: no leader between 2026-01-02T07:00:00Z and 2026-01-05T09:00:00Z',
     );
     expect(await nextOf(id)).toEqual(new Date('2026-01-06T07:00:00Z'));
+  });
+
+  it('a crash between claim and hand-over commits neither: the next scheduler runs the slot once', async () => {
+    const id = await createWorkflow('crash', '0 8 * * *', {
+      next: new Date('2026-01-03T07:00:00Z'),
+    });
+    const clock = new FakeClock(new Date('2026-01-05T07:00:00.100Z'));
+    const dying = scheduler('5', clock, {
+      afterClaim: () => {
+        throw new Error('process killed');
+      },
+    });
+    await dying.tick();
+    expect(await parents(id)).toEqual([]);
+    expect(await nextOf(id)).toEqual(new Date('2026-01-03T07:00:00Z'));
+
+    clock.advance(2000);
+    await scheduler('5', clock).tick();
+    expect(
+      (await parents(id)).map((r) => [r.scheduled_for.toISOString(), r.status === 'skipped']),
+    ).toEqual([
+      ['2026-01-03T07:00:00.000Z', true],
+      ['2026-01-04T07:00:00.000Z', true],
+      ['2026-01-05T07:00:00.000Z', false],
+    ]);
+    expect(await nextOf(id)).toEqual(new Date('2026-01-06T07:00:00Z'));
+  });
+
+  it("the database clock decides when a slot is due: a scheduler's fast clock cannot fire early", async () => {
+    const [{ now }] = await ds.query(
+      `SELECT date_trunc('second', now()) + interval '3 seconds' AS now`,
+    );
+    const slot = new Date(now);
+    // once a day at exactly that second (Madrid time), so no earlier slot exists
+    const local = DateTime.fromJSDate(slot, { zone: 'Europe/Madrid' });
+    const cron = `${local.second} ${local.minute} ${local.hour} * * *`;
+    const id = await createWorkflow('fast_clock', cron, { next: slot });
+    // this scheduler's clock is 90 s ahead of the database's
+    const fast = new FakeClock(new Date(slot.getTime() + 90_000));
+    const early = await scheduler('5', fast, { allowSecondsCron: true }).tick();
+    expect(early?.refused).toEqual([{ workflowId: id, slot }]);
+    expect(await parents(id)).toEqual([]);
+    expect(await nextOf(id)).toEqual(slot);
+
+    const rows = await waitUntil(async () => {
+      await scheduler('5', new SystemClock(), { allowSecondsCron: true }).tick();
+      const r = await parents(id);
+      return r.length > 0 && r;
+    }, 10_000);
+    expect(rows[0].scheduled_for).toEqual(slot);
+    const [{ db_now }] = await ds.query(`SELECT now() AS db_now`);
+    expect(rows[0].created_at.getTime()).toBeGreaterThanOrEqual(slot.getTime());
+    expect(rows[0].created_at.getTime()).toBeLessThanOrEqual(new Date(db_now).getTime());
   });
 
   it('a change made through PUT /schedule takes effect on the next pass', async () => {

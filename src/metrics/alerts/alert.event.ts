@@ -15,7 +15,9 @@ export type AlertKind =
   /** one tenant's failure streak in a run that otherwise completed (condition per tenant) */
   | 'tenant_failing'
   /** more tenants failed in one completed run than get an alert each */
-  | 'tenant_failures';
+  | 'tenant_failures'
+  /** this instance's clock is off the database's by more than CLOCK_SKEW_MAX_SECONDS */
+  | 'clock_skew';
 
 export type AlertSeverity = 'warning' | 'critical';
 

@@ -5,6 +5,8 @@ import { AppConfig } from 'src/config/app-config.service';
 import { OutboxService } from 'src/events/outbox.service';
 import type { ClosedRun } from 'src/executions/executions.service';
 import { ExecutionsService } from 'src/executions/executions.service';
+import { ClockSkewChange, DatabaseClock } from 'src/database/database-clock';
+import { LeaderGate } from 'src/leader/leader-gate';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { addDays, dayBounds, localDateOf } from '../local-day';
 import { StatisticsService } from '../statistics.service';
@@ -78,6 +80,8 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly metrics: WorkflowMetrics,
     private readonly clock: Clock,
     config: AppConfig,
+    private readonly databaseClock: DatabaseClock,
+    private readonly leader: LeaderGate,
   ) {
     this.consecutiveThreshold = config.get('ALERT_CONSECUTIVE_FAILURES');
     this.slowRule = {
@@ -95,7 +99,42 @@ export class AlertsService implements OnApplicationBootstrap {
         this.logger.error(`alert check of run ${run.parent.id} failed: ${err.message}`),
       );
     });
+    this.databaseClock.onSkewChange((change) => {
+      this.onClockSkew(change).catch((err: Error) =>
+        this.logger.error(`clock skew alert failed: ${err.message}`),
+      );
+    });
     this.statistics.addSection((now) => this.statisticsSection(now));
+  }
+
+  /**
+   * An instance whose clock is off the database's by more than CLOCK_SKEW_MAX_SECONDS: one
+   * alert per instance, cleared when that instance measures itself in step again.
+   */
+  async onClockSkew(change: ClockSkewChange): Promise<AlertRow | null> {
+    const instanceId = this.leader.instanceId();
+    const condition = `clock_skew:${instanceId}`;
+    if (!change.skewed) {
+      await this.clear(
+        [condition],
+        `clock back within ${change.maxSkewMs / 1000} s of the database`,
+      );
+      return null;
+    }
+    const seconds = Math.round(change.offsetMs / 100) / 10;
+    return this.fire({
+      kind: 'clock_skew',
+      workflow: null,
+      condition,
+      severity: 'warning',
+      message: `instance ${instanceId} clock is ${Math.abs(seconds)} s ${seconds > 0 ? 'ahead of' : 'behind'} the database clock (limit ${change.maxSkewMs / 1000} s); slots still fire by the database clock`,
+      details: {
+        instance_id: instanceId,
+        offset_seconds: seconds,
+        uncertainty_ms: change.uncertaintyMs,
+        max_skew_seconds: change.maxSkewMs / 1000,
+      },
+    });
   }
 
   /** Conditions a closed run decides: failure, consecutive failures, slowness, recovery. */
@@ -401,14 +440,16 @@ export class AlertsService implements OnApplicationBootstrap {
 
   private async fire(a: {
     kind: AlertKind;
-    workflow: string;
+    /** null: about the orchestrator itself (then `condition` names it) */
+    workflow: string | null;
     tenantId?: string;
+    condition?: string;
     severity: AlertSeverity;
     message: string;
     details: Record<string, unknown>;
   }): Promise<AlertRow | null> {
     const draft: AlertDraft = {
-      conditionKey: conditionKey(a.kind, a.workflow, a.tenantId),
+      conditionKey: a.condition ?? conditionKey(a.kind, a.workflow ?? 'orchestrator', a.tenantId),
       kind: a.kind,
       severity: a.severity,
       workflowName: a.workflow,

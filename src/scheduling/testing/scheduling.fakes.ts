@@ -1,7 +1,11 @@
 import type { Tenant } from 'src/clients/operation-registry';
 import { AppError } from 'src/common/errors/app-error';
+import type { Transaction } from 'src/database/transaction';
 import {
+  HandOverContext,
+  HandOverWithin,
   LastRun,
+  RunInProgress,
   ScheduledWorkflow,
   ScheduleExecutions,
   ScheduleTenants,
@@ -13,6 +17,14 @@ import {
 /** In-memory stand-ins for the facades the scheduler calls, for unit tests. */
 
 export { FakeClock } from 'src/common/time/fake-clock';
+
+/**
+ * The claim's transaction: the executions fake stages its writes here; the workflows fake
+ * applies them only when the hand-over returned (commit), drops them when it threw.
+ */
+export class FakeTransaction {
+  staged: (() => void)[] = [];
+}
 
 export function scheduledWorkflow(overrides: Partial<ScheduledWorkflow> = {}): ScheduledWorkflow {
   return {
@@ -66,23 +78,27 @@ export class InMemoryScheduleWorkflows extends ScheduleWorkflows {
     if (!found) throw new AppError('WORKFLOW_NOT_FOUND', `Workflow "${idOrName}" not found`);
     return { ...found };
   }
-  async claimSlot(args: {
-    workflowId: string;
-    slot: Date;
-    next: Date | null;
-    term: string;
-  }): Promise<boolean> {
+  /** the database clock (now() in the claim); null: any slot is due */
+  databaseNow: Date | null = null;
+  async claimSlot<T>(
+    args: { workflowId: string; slot: Date; next: Date | null; term: string },
+    handOver: (tx: Transaction) => Promise<T>,
+  ): Promise<{ claimed: true; value: T } | { claimed: false }> {
     const row = this.rows.get(args.workflowId);
     if (
       !row ||
       row.nextExecutionAt?.getTime() !== args.slot.getTime() ||
+      (this.databaseNow !== null && args.slot > this.databaseNow) ||
       args.term !== this.leaderTerm
     ) {
-      return false;
+      return { claimed: false };
     }
+    const tx = new FakeTransaction();
+    const value = await handOver(tx as unknown as Transaction); // a throw: nothing applied
     row.nextExecutionAt = args.next;
     row.lastExecutionAt = args.slot;
-    return true;
+    for (const write of tx.staged) write();
+    return { claimed: true, value };
   }
   async initNextExecution(
     workflowId: string,
@@ -117,8 +133,14 @@ export interface RecordedExecution {
 /** Parent executions keyed by (workflow, scheduled_for), as the unique index keys them. */
 export class InMemoryScheduleExecutions extends ScheduleExecutions {
   byKey = new Map<string, RecordedExecution>();
-  runInProgress = false;
+  /** a previous run is unfinished */
+  running = false;
+  runStartedAt = new Date('2000-01-01T00:00:00Z');
+  leaseLapsed = false;
+  /** `now` each hand-over was stamped with */
+  stampedAt: Date[] = [];
   failNext = 0;
+  failPrepare: Error | null = null;
   private seq = 0;
 
   private key(workflowId: string, at: Date) {
@@ -136,42 +158,55 @@ export class InMemoryScheduleExecutions extends ScheduleExecutions {
       throw new Error('database unavailable');
     }
   }
-  async startRun(req: {
-    workflowId: string;
-    scheduledFor: Date;
-    executionType: string;
-    leaderTerm: string | null;
-    tenantFilter?: TenantFilter;
-  }): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
+  /** in the claim's transaction: written when it commits; otherwise at once */
+  private write(within: HandOverWithin | undefined, apply: () => void) {
+    if (!within) return apply();
+    this.stampedAt.push(within.now);
+    (within.tx as unknown as FakeTransaction).staged.push(apply);
+  }
+  async prepareHandOver(workflowId: string): Promise<HandOverContext> {
+    if (this.failPrepare) throw this.failPrepare;
+    return { workflowId };
+  }
+  async startRun(
+    req: {
+      workflowId: string;
+      scheduledFor: Date;
+      executionType: string;
+      leaderTerm: string | null;
+      tenantFilter?: TenantFilter;
+    },
+    within?: HandOverWithin,
+  ): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
     this.maybeFail();
-    const existing = this.byKey.get(this.key(req.workflowId, req.scheduledFor));
+    const key = this.key(req.workflowId, req.scheduledFor);
+    const existing = this.byKey.get(key);
     if (existing) return { outcome: 'duplicate', executionId: existing.executionId };
     const executionId = `exec-${++this.seq}`;
-    this.byKey.set(this.key(req.workflowId, req.scheduledFor), {
-      ...req,
-      status: 'running',
-      executionId,
-    });
+    this.write(within, () => this.byKey.set(key, { ...req, status: 'running', executionId }));
     return { outcome: 'started', executionId };
   }
-  async recordSkippedSlot(req: {
-    workflowId: string;
-    scheduledFor: Date;
-    reason: string;
-    leaderTerm: string | null;
-  }): Promise<void> {
+  async recordSkippedSlot(
+    req: {
+      workflowId: string;
+      scheduledFor: Date;
+      reason: string;
+      leaderTerm: string | null;
+    },
+    within?: HandOverWithin,
+  ): Promise<void> {
     this.maybeFail();
     const key = this.key(req.workflowId, req.scheduledFor);
     if (this.byKey.has(key)) return;
-    this.byKey.set(key, {
-      ...req,
-      status: 'skipped',
-      executionType: 'scheduled',
-      executionId: `exec-${++this.seq}`,
-    });
+    const executionId = `exec-${++this.seq}`;
+    this.write(within, () =>
+      this.byKey.set(key, { ...req, status: 'skipped', executionType: 'scheduled', executionId }),
+    );
   }
-  async hasRunInProgress(): Promise<boolean> {
-    return this.runInProgress;
+  async runInProgress(): Promise<RunInProgress | null> {
+    return this.running
+      ? { executionId: 'previous-run', startedAt: this.runStartedAt, leaseLapsed: this.leaseLapsed }
+      : null;
   }
   async lastRun(workflowId: string): Promise<LastRun | null> {
     const mine = [...this.byKey.values()].filter((e) => e.workflowId === workflowId);

@@ -9,8 +9,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - an index on the attempts of a (workflow, slot, tenant), retries included (the slot
  *   key's index leaves retries out), for "is it still failed?" and "who recovered it?".
  */
-export class OperatorCommands1765100000000 implements MigrationInterface {
-  name = 'OperatorCommands1765100000000';
+export class OperatorCommands1796600100000 implements MigrationInterface {
+  name = 'OperatorCommands1796600100000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`

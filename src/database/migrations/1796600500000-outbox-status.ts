@@ -7,8 +7,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * `unroutable` (returned by the broker; retried until a queue is bound). `sent_at` keeps
  * meaning "delivered", so the claim and retention queries are unchanged.
  */
-export class OutboxStatus1765500000000 implements MigrationInterface {
-  name = 'OutboxStatus1765500000000';
+export class OutboxStatus1796600500000 implements MigrationInterface {
+  name = 'OutboxStatus1796600500000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(

@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * and figures ("Generated 42 forecasts", MAPE): what GET /executions/{id}, the logs and
  * the console show without re-reading each service's answer format.
  */
-export class StepResultSummary1765600000000 implements MigrationInterface {
-  name = 'StepResultSummary1765600000000';
+export class StepResultSummary1796600600000 implements MigrationInterface {
+  name = 'StepResultSummary1796600600000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(

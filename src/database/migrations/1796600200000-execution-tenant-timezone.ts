@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * without asking the tenant service again. NULL (older rows, a tenant with no zone)
  * falls back to the workflow's timezone.
  */
-export class ExecutionTenantTimezone1765200000000 implements MigrationInterface {
-  name = 'ExecutionTenantTimezone1765200000000';
+export class ExecutionTenantTimezone1796600200000 implements MigrationInterface {
+  name = 'ExecutionTenantTimezone1796600200000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(

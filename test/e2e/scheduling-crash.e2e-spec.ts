@@ -1,0 +1,147 @@
+import { DateTime } from 'luxon';
+import { Client } from 'pg';
+import { serviceUrls } from 'src/config/env.schema';
+import { startSimulator } from 'tools/simulator';
+import type { RunningSimulator } from 'tools/simulator';
+import { authEnv, tokenFor } from '../utils/auth';
+import { ServiceProcess, freePort } from '../utils/service-process';
+import { describeWith } from '../utils/services';
+import { createTestDatabase, TestDatabase } from '../utils/test-db';
+
+const API = '/api/v1/orchestrator';
+const DAILY_OPS = [
+  'forecasting.generate',
+  'production.generate_schedule',
+  'procurement.calculate_needs',
+  'inventory.project',
+  'forecasting.validate',
+  'notification.daily_summary',
+];
+
+async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * kill -9 between the slot claim and its hand-over (ORCH_TEST_CRASH_AFTER_CLAIM kills the
+ * leader inside the claim's transaction): the claim dies with the process, and the next
+ * leader runs the slot exactly once.
+ */
+describeWith(['postgres'], 'a leader killed between claim and hand-over', () => {
+  let db: TestDatabase;
+  let sim: RunningSimulator;
+  let pg: Client;
+  let env: Record<string, string>;
+  const processes: ServiceProcess[] = [];
+
+  async function start(extra: Record<string, string> = {}): Promise<ServiceProcess> {
+    const p = new ServiceProcess({ ...env, PORT: freePort(), ...extra }).start();
+    processes.push(p);
+    await p.waitFor(`${API}/health/live`);
+    return p;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    sim = await startSimulator({ port: 0, tenants: 4, latencyMs: 1 });
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    env = {
+      DATABASE_URL: db.url,
+      ENABLE_LEADER_ELECTION: 'false',
+      DELIVERY_TRACKING_IN_PROCESS: 'false',
+      RUN_MIGRATIONS: 'false',
+      LEADER_LOCK_TTL_SECONDS: '3',
+      LEADER_HEARTBEAT_SECONDS: '1',
+      ...authEnv(),
+      ...serviceUrls(sim.url),
+    };
+  });
+
+  afterAll(async () => {
+    for (const p of processes) await p.stop('SIGKILL');
+    await pg?.end();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it('runs the slot once after restart: 1 parent, 1 child per tenant, 1 call per tenant-step', async () => {
+    const crashing = await start({ NODE_ENV: 'test', ORCH_TEST_CRASH_AFTER_CLAIM: 'true' });
+    // one slot a day, at the first minute boundary at least 15 s away (database clock)
+    const dbNow = ((await pg.query(`SELECT now() AS now`)).rows[0].now as Date).getTime();
+    const slot = new Date(Math.ceil((dbNow + 15_000) / 60_000) * 60_000);
+    const local = DateTime.fromJSDate(slot, { zone: 'Europe/Madrid' });
+    const res = await fetch(`${crashing.baseUrl}${API}/schedule`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${tokenFor('admin')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        workflows: [
+          { workflow: 'daily_operations', cron_expression: `${local.minute} ${local.hour} * * *` },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      crashing.waitForExit(),
+      new Promise<null>(
+        (r) => (timer = setTimeout(() => r(null), slot.getTime() - Date.now() + 20_000)),
+      ),
+    ]).finally(() => clearTimeout(timer));
+    expect(exit?.signal).toBe('SIGKILL');
+    // the claim was rolled back with the process: the slot is still due, nothing was written
+    const cursor = await pg.query(
+      `SELECT next_execution_at FROM orchestrator_workflows WHERE workflow_name = 'daily_operations'`,
+    );
+    expect(cursor.rows[0].next_execution_at).toEqual(slot);
+    const before = await pg.query(
+      `SELECT id FROM orchestrator_executions WHERE workflow_name = 'daily_operations'`,
+    );
+    expect(before.rows).toEqual([]);
+    expect(sim.calls().filter((c) => c.tenant_id !== null)).toEqual([]);
+
+    await start();
+    const parent = await eventually(async () => {
+      const { rows } = await pg.query(
+        `SELECT id, status, scheduled_for FROM orchestrator_executions
+          WHERE workflow_name = 'daily_operations' AND tenant_id IS NULL AND status = 'completed'`,
+      );
+      return rows[0];
+    }, 30_000);
+    expect(parent.scheduled_for).toEqual(slot);
+
+    const { rows: parents } = await pg.query(
+      `SELECT id FROM orchestrator_executions
+        WHERE workflow_name = 'daily_operations' AND tenant_id IS NULL`,
+    );
+    expect(parents).toHaveLength(1);
+    const active = sim.activeTenants().map((t) => t.id);
+    const { rows: children } = await pg.query(
+      `SELECT tenant_id, status FROM orchestrator_executions WHERE parent_execution_id = $1`,
+      [parent.id],
+    );
+    expect(children.map((c) => c.tenant_id).sort()).toEqual([...active].sort());
+    expect(children.every((c) => c.status === 'completed')).toBe(true);
+
+    const calls = sim.calls().filter((c) => c.tenant_id !== null);
+    expect(calls).toHaveLength(active.length * DAILY_OPS.length);
+    for (const tenant of active) {
+      expect(
+        calls
+          .filter((c) => c.tenant_id === tenant)
+          .map((c) => c.operation)
+          .sort(),
+      ).toEqual([...DAILY_OPS].sort());
+    }
+  }, 240_000);
+});
