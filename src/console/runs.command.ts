@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { AppError } from 'src/common/errors/app-error';
+import { Clock, SystemClock } from 'src/common/time/clock';
 import { ConfigModule } from 'src/config/config.module';
 import { Env } from 'src/config/env.schema';
 import { DatabaseModule } from 'src/database/database.module';
@@ -69,6 +70,7 @@ class HistoryReadModule {
   static forRoot(env: Env): DynamicModule {
     return {
       module: HistoryReadModule,
+      global: true,
       imports: [
         ConfigModule.forRoot(env),
         // logs on stderr: stdout carries only the table or the JSON
@@ -78,6 +80,8 @@ class HistoryReadModule {
         DatabaseModule,
         ExecutionHistoryModule,
       ],
+      providers: [{ provide: Clock, useValue: new SystemClock() }],
+      exports: [Clock],
     };
   }
 }
@@ -89,8 +93,11 @@ async function withHistory(
   name: string,
   fn: (history: RunHistoryService) => Promise<number>,
 ): Promise<number> {
+  // abortOnError false: a boot failure is thrown and reported (main prints it, exit 1)
+  // rather than exiting silently with Nest's logger off
   const app = await NestFactory.createApplicationContext(HistoryReadModule.forRoot(env), {
     logger: false,
+    abortOnError: false,
   });
   try {
     return await fn(app.get(RunHistoryService));
