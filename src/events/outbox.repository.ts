@@ -34,6 +34,20 @@ export interface OutboxBacklog {
   oldestAgeSeconds: number;
 }
 
+export interface OutboxUnroutable {
+  exchange: string;
+  /** unsent rows whose last attempt came back with no queue bound */
+  count: number;
+  /** distinct routing keys among them, at most UNROUTABLE_KEYS_LISTED, most frequent first */
+  routingKeys: string[];
+  /** the oldest of them: when it was written and how long ago (database clock), its key */
+  oldestCreatedAt: Date;
+  oldestAgeSeconds: number;
+  oldestRoutingKey: string;
+}
+
+const UNROUTABLE_KEYS_LISTED = 10;
+
 // 4 parameters a row; PostgreSQL allows 65535 parameters a statement
 const INSERT_CHUNK = 1000;
 const MAX_ERROR_LENGTH = 1000;
@@ -197,6 +211,49 @@ export class OutboxRepository {
         WHERE sent_at IS NULL`,
     );
     return { unsent: row.unsent, oldestAgeSeconds: Math.max(0, row.oldest_age_seconds) };
+  }
+
+  /**
+   * Unsent rows whose last publish came back unroutable, per exchange (only exchanges that
+   * have some). Reads the partial unsent index, so it stays cheap however many were sent.
+   */
+  async unroutable(): Promise<OutboxUnroutable[]> {
+    const rows: {
+      exchange: string;
+      count: number;
+      routing_keys: string[];
+      oldest_created_at: Date;
+      oldest_age_seconds: number;
+      oldest_routing_key: string;
+    }[] = await this.dataSource.query(
+      `WITH u AS (
+         SELECT exchange, routing_key, created_at FROM orchestrator_outbox
+          WHERE sent_at IS NULL AND status = 'unroutable'
+       ), keys AS (
+         SELECT exchange, routing_key, count(*) AS n FROM u GROUP BY exchange, routing_key
+       ), oldest AS (
+         SELECT DISTINCT ON (exchange) exchange, routing_key, created_at
+           FROM u ORDER BY exchange, created_at
+       )
+       SELECT o.exchange,
+              (SELECT sum(n)::int FROM keys k WHERE k.exchange = o.exchange) AS count,
+              ARRAY(SELECT k.routing_key FROM keys k WHERE k.exchange = o.exchange
+                     ORDER BY k.n DESC, k.routing_key LIMIT $1) AS routing_keys,
+              o.created_at AS oldest_created_at,
+              GREATEST(EXTRACT(EPOCH FROM now() - o.created_at), 0)::float8 AS oldest_age_seconds,
+              o.routing_key AS oldest_routing_key
+         FROM oldest o
+        ORDER BY o.exchange`,
+      [UNROUTABLE_KEYS_LISTED],
+    );
+    return rows.map((r) => ({
+      exchange: r.exchange,
+      count: r.count,
+      routingKeys: r.routing_keys,
+      oldestCreatedAt: new Date(r.oldest_created_at),
+      oldestAgeSeconds: r.oldest_age_seconds,
+      oldestRoutingKey: r.oldest_routing_key,
+    }));
   }
 
   /** Deletes up to `limit` rows sent more than retentionMs ago; returns how many. */

@@ -4,10 +4,15 @@ import { Transaction } from 'src/database/transaction';
 import { OUTBOX_EXCHANGES, OutboxMessage } from './event-contracts';
 import { OutboxError } from './outbox.errors';
 import { OutboxMetrics } from './outbox-metrics';
-import { OutboxBacklog, OutboxRepository, NewOutboxRow } from './outbox.repository';
+import {
+  NewOutboxRow,
+  OutboxBacklog,
+  OutboxRepository,
+  OutboxUnroutable,
+} from './outbox.repository';
 import { OutboxSignal } from './outbox-signal';
 
-export type { OutboxBacklog };
+export type { OutboxBacklog, OutboxUnroutable };
 
 /**
  * The events facade (guarantee 5). Events are written to the outbox in the caller's
@@ -54,6 +59,15 @@ export class OutboxService {
   /** Unsent events and the age of the oldest, for metrics and health. */
   backlog(): Promise<OutboxBacklog> {
     return this.repository.backlog();
+  }
+
+  /**
+   * Undelivered events whose last publish was returned (no queue bound), per exchange, with
+   * the oldest one's routing key and age. Empty when every event is routable. The alerts
+   * module polls this: events cannot call alerts (alerts depends on events).
+   */
+  unroutable(): Promise<OutboxUnroutable[]> {
+    return this.repository.unroutable();
   }
 }
 

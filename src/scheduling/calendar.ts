@@ -1,5 +1,6 @@
 import Holidays from 'date-holidays';
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
+import { cachedZone } from './cached-zone';
 import { localIso, resolveWall } from './cron-time';
 
 /**
@@ -191,7 +192,7 @@ export function decideSlot(
   calendar: CalendarRef,
   policies: CalendarPolicies,
 ): CalendarDecision {
-  const local = DateTime.fromJSDate(at, { zone: timezone });
+  const local = DateTime.fromJSDate(at, { zone: cachedZone(timezone) });
   const causes = causesOn(local.toISODate()!, calendar, policies);
   const action = causes.reduce<DayPolicy>(
     (worst, c) => (RANK[c.policy] > RANK[worst] ? c.policy : worst),
@@ -204,7 +205,7 @@ export function decideSlot(
     .join('; ');
   if (action === 'skip') return { action, at, reason };
 
-  const zone = IANAZone.create(timezone);
+  const zone = cachedZone(timezone);
   for (let days = 1; days <= MAX_SHIFT_DAYS; days++) {
     const day = local.plus({ days });
     if (!isRunDay(day.toISODate()!, calendar, policies)) continue;

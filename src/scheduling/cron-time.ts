@@ -1,5 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime, IANAZone, Zone } from 'luxon';
+import { cachedZone } from './cached-zone';
+import { runSteps, Steps } from './steps';
 
 /**
  * Cron slots in a workflow's IANA timezone, right across DST (docs/architecture.md guarantee 7).
@@ -89,7 +91,7 @@ export function validateTimezone(zone: unknown): string | null {
 }
 
 /** Wall-clock milliseconds: the local time of `ms` in `zone`, written as if it were UTC. */
-export function wallOf(ms: number, zone: IANAZone): number {
+export function wallOf(ms: number, zone: Zone): number {
   return ms + zone.offset(ms) * MINUTE_MS;
 }
 
@@ -97,7 +99,7 @@ export function wallOf(ms: number, zone: IANAZone): number {
  * The instant of a wall-clock time in a zone, with the DST rules above. Exported for the
  * calendar's "same local time on the next business day".
  */
-export function resolveWall(wallMs: number, zone: IANAZone): { at: number; dst?: DstAdjustment } {
+export function resolveWall(wallMs: number, zone: Zone): { at: number; dst?: DstAdjustment } {
   const offsets = [
     ...new Set([zone.offset(wallMs - OFFSET_PROBE_MS), zone.offset(wallMs + OFFSET_PROBE_MS)]),
   ];
@@ -123,20 +125,22 @@ export function resolveWall(wallMs: number, zone: IANAZone): { at: number; dst?:
 }
 
 export function localIso(at: Date | number, zone: string): string {
-  return DateTime.fromMillis(typeof at === 'number' ? at : at.getTime(), { zone }).toISO({
+  return DateTime.fromMillis(typeof at === 'number' ? at : at.getTime(), {
+    zone: cachedZone(zone),
+  }).toISO({
     suppressMilliseconds: true,
   })!;
 }
 
 /** A parsed cron expression bound to a timezone. */
 export class CronTime {
-  private readonly zone: IANAZone;
+  private readonly zone: Zone;
 
   private constructor(
     readonly expression: string,
     readonly timezone: string,
   ) {
-    this.zone = IANAZone.create(timezone);
+    this.zone = cachedZone(timezone);
   }
 
   /** Throws CronTimeError with the reason when the expression or the zone is unusable. */
@@ -149,11 +153,16 @@ export class CronTime {
   /** The next `count` slots strictly after `after`. */
   next(after: Date, count: number): CronSlot[] {
     // one extra: only the last slot found can still absorb a later (gap) wall time
-    return this.collect(after, (slots) => slots.length > count).slice(0, count);
+    return runSteps(this.collect(after, (slots) => slots.length > count)).slice(0, count);
   }
 
   /** Every slot with after < at <= until (at most `limit`, a guard for huge ranges). */
   between(after: Date, until: Date, limit = 100_000): CronSlot[] {
+    return runSteps(this.betweenSteps(after, until, limit));
+  }
+
+  /** `between` as steps (see steps.ts): yields after every cron slot evaluated. */
+  *betweenSteps(after: Date, until: Date, limit = 100_000): Steps<CronSlot[]> {
     const untilMs = until.getTime();
     // the latest local time of any instant up to `until`: the offset may have been larger a
     // little earlier (autumn: local time ran back), never by more than MAX_DST_SHIFT_MS ago
@@ -162,7 +171,10 @@ export class CronTime {
       this.zone.offset(untilMs - MAX_DST_SHIFT_MS),
     );
     const lastWall = untilMs + maxOffset * MINUTE_MS;
-    const slots = this.collect(after, (found, wallMs) => found.length > limit || wallMs > lastWall);
+    const slots = yield* this.collect(
+      after,
+      (found, wallMs) => found.length > limit || wallMs > lastWall,
+    );
     return slots.filter((s) => s.at.getTime() <= untilMs).slice(0, limit);
   }
 
@@ -172,7 +184,10 @@ export class CronTime {
     return slots.length > 0 ? slots[slots.length - 1] : null;
   }
 
-  private collect(after: Date, isDone: (found: CronSlot[], wallMs: number) => boolean): CronSlot[] {
+  private *collect(
+    after: Date,
+    isDone: (found: CronSlot[], wallMs: number) => boolean,
+  ): Steps<CronSlot[]> {
     const afterMs = after.getTime();
     const iterator = CronExpressionParser.parse(this.expression, {
       tz: 'UTC',
@@ -180,6 +195,7 @@ export class CronTime {
     });
     const found: CronSlot[] = [];
     for (let i = 0; i < MAX_ITERATIONS; i++) {
+      if (i > 0) yield;
       let wallMs: number;
       try {
         wallMs = iterator.next().getTime();

@@ -19,7 +19,8 @@ import {
   TenantFilter,
 } from './scheduling.ports';
 import { SchedulingError, SchedulingErrorCode } from './scheduling.errors';
-import { previewRuns, ScheduleUnit, SlotCalculator } from './slot-planner';
+import { previewRuns, previewRunsSteps, ScheduleUnit, SlotCalculator } from './slot-planner';
+import { runStepsCooperatively } from './steps';
 import { tenantFilterFor, unitsOfTenants } from './tenant-units';
 
 /** At most this many slots per backfill call, so one request cannot enqueue a year of minutes. */
@@ -101,15 +102,21 @@ export class ScheduleService {
       : (await this.workflows.listAll()).filter((w) => w.isEnabled && w.cronExpression);
     const tenants = targets.some((w) => w.perTenantTimezone) ? await this.tenantsOrNull() : null;
     const now = this.clock.now();
-    return targets.map((w) => {
+    const views: NextRunView[] = [];
+    for (const w of targets) {
       const calculator = w.isEnabled ? this.calculatorOrNull(w, tenants) : null;
-      return {
+      views.push({
         workflow: w.workflowName,
         workflow_id: w.id,
         timezone: w.timezone,
-        slots: calculator ? previewRuns(calculator, now, count) : [],
-      };
-    });
+        // hundreds of slots cost hundreds of ms of CPU: computed in slices between which
+        // the event loop serves other requests and the health checks
+        slots: calculator
+          ? await runStepsCooperatively(previewRunsSteps(calculator, now, count))
+          : [],
+      });
+    }
+    return views;
   }
 
   /**
@@ -221,9 +228,11 @@ export class ScheduleService {
     // the slot after the last allowed one, found by looking only as far as it
     const probe =
       span > periodMs * MAX_BACKFILL_SLOTS
-        ? calculator.nextEvents(new Date(from.getTime() - 1), MAX_BACKFILL_SLOTS + 1, {
-            runsOnly: true,
-          })
+        ? await runStepsCooperatively(
+            calculator.nextEventsSteps(new Date(from.getTime() - 1), MAX_BACKFILL_SLOTS + 1, {
+              runsOnly: true,
+            }),
+          )
         : [];
     if (probe.length > MAX_BACKFILL_SLOTS && probe[MAX_BACKFILL_SLOTS].at <= to) {
       throw SchedulingError.invalid([
@@ -233,7 +242,9 @@ export class ScheduleService {
         },
       ]);
     }
-    const { events } = calculator.eventsBetween(new Date(from.getTime() - 1), to);
+    const { events } = await runStepsCooperatively(
+      calculator.eventsBetweenSteps(new Date(from.getTime() - 1), to),
+    );
     const runs = events.filter((e) => e.kind === 'run');
     if (runs.length > MAX_BACKFILL_SLOTS) {
       throw SchedulingError.invalid([

@@ -1,4 +1,6 @@
 import { DateTime } from 'luxon';
+import { cachedZone } from './cached-zone';
+import { runSteps, Steps } from './steps';
 import {
   CalendarPolicies,
   CalendarRef,
@@ -121,17 +123,26 @@ export class SlotCalculator {
 
   /** Events with after < at <= until, oldest first. */
   eventsBetween(after: Date, until: Date): { events: ScheduleEvent[]; complete: boolean } {
+    return runSteps(this.eventsBetweenSteps(after, until));
+  }
+
+  /** `eventsBetween` as steps (see steps.ts), for request handlers that must not block. */
+  *eventsBetweenSteps(
+    after: Date,
+    until: Date,
+  ): Steps<{ events: ScheduleEvent[]; complete: boolean }> {
     let untilMs = until.getTime();
     let complete = true;
     const parts: { at: number; part: EventPart }[] = [];
     for (const { unit, cron } of this.crons) {
-      const raw = cron.between(this.lookFrom(unit, after), until, MAX_RAW_SLOTS);
+      const raw = yield* cron.betweenSteps(this.lookFrom(unit, after), until, MAX_RAW_SLOTS);
       if (raw.length >= MAX_RAW_SLOTS) {
         // only events up to the last evaluated slot are certainly all known
         untilMs = Math.min(untilMs, raw[raw.length - 1].at.getTime());
         complete = false;
       }
       for (const slot of raw) {
+        yield;
         const decision = decideSlot(slot.at, unit.timezone, unit.calendar, this.policies);
         const base = { unit, slot: slot.at, ...(slot.dst ? { dst: slot.dst } : {}) };
         if (decision.action === 'run') {
@@ -180,13 +191,22 @@ export class SlotCalculator {
 
   /** The first `count` events after `after` (only run events with runsOnly). */
   nextEvents(after: Date, count: number, options: { runsOnly?: boolean } = {}): ScheduleEvent[] {
+    return runSteps(this.nextEventsSteps(after, count, options));
+  }
+
+  /** `nextEvents` as steps (see steps.ts). */
+  *nextEventsSteps(
+    after: Date,
+    count: number,
+    options: { runsOnly?: boolean } = {},
+  ): Steps<ScheduleEvent[]> {
     let span = Math.max(
       Number.isFinite(this.periodMs) ? this.periodMs * (count + 1) : DAY_MS,
       1000,
     );
     for (;;) {
       const until = new Date(after.getTime() + span);
-      const { events, complete } = this.eventsBetween(after, until);
+      const { events, complete } = yield* this.eventsBetweenSteps(after, until);
       const wanted = options.runsOnly ? events.filter((e) => e.kind === 'run') : events;
       if (wanted.length >= count || !complete || span >= HORIZON_MS) return wanted.slice(0, count);
       span = Math.min(span * 4, HORIZON_MS);
@@ -204,7 +224,7 @@ export class SlotCalculator {
   private lookFrom(unit: ScheduleUnit, after: Date): Date {
     if (this.policies.holidayPolicy !== 'shift' && this.policies.weekendPolicy !== 'shift')
       return after;
-    let day = DateTime.fromJSDate(after, { zone: unit.timezone }).startOf('day');
+    let day = DateTime.fromJSDate(after, { zone: cachedZone(unit.timezone) }).startOf('day');
     for (let i = 0; i < MAX_SHIFT_DAYS; i++) {
       const before = day.minus({ days: 1 });
       if (isRunDay(before.toISODate()!, unit.calendar, this.policies)) break;
@@ -379,33 +399,50 @@ export interface PreviewSlot {
 
 /** The next `count` runs with every holiday/weekend/DST adjustment and why; skips left out. */
 export function previewRuns(calculator: SlotCalculator, after: Date, count: number): PreviewSlot[] {
-  return calculator.nextEvents(after, count, { runsOnly: true }).map((event) => {
-    const zone = event.parts[0].unit.timezone;
-    const slot: PreviewSlot = { at: event.at.toISOString(), local: localIso(event.at, zone) };
-    const natural = event.parts.some((p) => !p.adjustedFrom && !p.dst);
-    const reasons: string[] = [];
-    for (const part of event.parts) {
-      if (part.adjustedFrom) {
-        reasons.push(
-          `${part.reason}: shifted from ${localIso(part.adjustedFrom, part.unit.timezone)}`,
-        );
-        if (!natural && !slot.adjusted_from) slot.adjusted_from = part.adjustedFrom.toISOString();
-      } else if (part.dst?.kind === 'gap') {
-        reasons.push(
-          `${part.dst.requestedLocal.slice(11, 16)} does not exist on ${part.dst.requestedLocal.slice(0, 10)} in ${part.unit.timezone} (DST starts): fires at the next valid instant`,
-        );
-        if (!natural && !slot.adjusted_from) slot.adjusted_from = part.dst.requestedLocal;
-      } else if (part.dst?.kind === 'repeated') {
-        const local = localIso(event.at, part.unit.timezone);
-        reasons.push(
-          `${local.slice(11, 16)} occurs twice on ${local.slice(0, 10)} in ${part.unit.timezone} (DST ends): fires once, at the first`,
-        );
-      }
+  return runSteps(previewRunsSteps(calculator, after, count));
+}
+
+/** `previewRuns` as steps (see steps.ts). */
+export function* previewRunsSteps(
+  calculator: SlotCalculator,
+  after: Date,
+  count: number,
+): Steps<PreviewSlot[]> {
+  const events = yield* calculator.nextEventsSteps(after, count, { runsOnly: true });
+  const slots: PreviewSlot[] = [];
+  for (const event of events) {
+    yield;
+    slots.push(previewSlot(calculator, event));
+  }
+  return slots;
+}
+
+function previewSlot(calculator: SlotCalculator, event: ScheduleEvent): PreviewSlot {
+  const zone = event.parts[0].unit.timezone;
+  const slot: PreviewSlot = { at: event.at.toISOString(), local: localIso(event.at, zone) };
+  const natural = event.parts.some((p) => !p.adjustedFrom && !p.dst);
+  const reasons: string[] = [];
+  for (const part of event.parts) {
+    if (part.adjustedFrom) {
+      reasons.push(
+        `${part.reason}: shifted from ${localIso(part.adjustedFrom, part.unit.timezone)}`,
+      );
+      if (!natural && !slot.adjusted_from) slot.adjusted_from = part.adjustedFrom.toISOString();
+    } else if (part.dst?.kind === 'gap') {
+      reasons.push(
+        `${part.dst.requestedLocal.slice(11, 16)} does not exist on ${part.dst.requestedLocal.slice(0, 10)} in ${part.unit.timezone} (DST starts): fires at the next valid instant`,
+      );
+      if (!natural && !slot.adjusted_from) slot.adjusted_from = part.dst.requestedLocal;
+    } else if (part.dst?.kind === 'repeated') {
+      const local = localIso(event.at, part.unit.timezone);
+      reasons.push(
+        `${local.slice(11, 16)} occurs twice on ${local.slice(0, 10)} in ${part.unit.timezone} (DST ends): fires once, at the first`,
+      );
     }
-    if (reasons.length > 0) slot.reason = [...new Set(reasons)].join('; ');
-    if (calculator.definition.perTenantTimezone) {
-      slot.timezones = [...new Set(event.parts.map((p) => p.unit.timezone))].sort();
-    }
-    return slot;
-  });
+  }
+  if (reasons.length > 0) slot.reason = [...new Set(reasons)].join('; ');
+  if (calculator.definition.perTenantTimezone) {
+    slot.timezones = [...new Set(event.parts.map((p) => p.unit.timezone))].sort();
+  }
+  return slot;
 }

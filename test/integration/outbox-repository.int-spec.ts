@@ -249,6 +249,41 @@ function outboxSuite(
       expect((await rows()).map((r) => r.id)).not.toContain(claimed[0].id);
       expect(await rows()).toHaveLength(2);
     });
+
+    it('reports undelivered unroutable rows per exchange with the oldest, and forgets delivered ones', async () => {
+      expect(await outbox.unroutable()).toEqual([]);
+      const ids = await enqueue(4);
+      await ds.query(
+        `UPDATE orchestrator_outbox SET routing_key = 'orchestrator.unbound_b' WHERE id = $1`,
+        [ids[3]],
+      );
+      const claimed = await repository.claim(10, 0);
+      // rows 0, 1 and 3 come back unroutable, row 2 fails otherwise (still pending)
+      await repository.markUnroutable(
+        [ids[0], ids[1], ids[3]].map((id) => ({ id, delayMs: 0, error: '312 NO_ROUTE' })),
+      );
+      await repository.markFailed([{ id: ids[2], delayMs: 0, error: 'timeout' }]);
+      expect(claimed).toHaveLength(4);
+      const [oldest] = await ds.query(`SELECT created_at FROM orchestrator_outbox WHERE id = $1`, [
+        ids[0],
+      ]);
+
+      const [report] = await outbox.unroutable();
+      expect(await outbox.unroutable()).toHaveLength(1);
+      expect(report).toEqual({
+        exchange: ORCHESTRATOR_EXCHANGE,
+        count: 3,
+        routingKeys: ['orchestrator.workflow_completed', 'orchestrator.unbound_b'],
+        oldestCreatedAt: new Date(oldest.created_at),
+        oldestAgeSeconds: expect.any(Number),
+        oldestRoutingKey: 'orchestrator.workflow_completed',
+      });
+      // enqueue backdated the rows by about an hour
+      expect(report.oldestAgeSeconds).toBeGreaterThan(3500);
+
+      await repository.markSent([ids[0], ids[1], ids[3]]);
+      expect(await outbox.unroutable()).toEqual([]);
+    });
   });
 }
 

@@ -17,7 +17,9 @@ export type AlertKind =
   /** more tenants failed in one completed run than get an alert each */
   | 'tenant_failures'
   /** this instance's clock is off the database's by more than CLOCK_SKEW_MAX_SECONDS */
-  | 'clock_skew';
+  | 'clock_skew'
+  /** events the broker returned (no queue bound) and not delivered since (condition per exchange) */
+  | 'events_unroutable';
 
 export type AlertSeverity = 'warning' | 'critical';
 

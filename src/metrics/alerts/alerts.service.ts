@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
+import { OUTBOX_EXCHANGES } from 'src/events/event-contracts';
 import { OutboxService } from 'src/events/outbox.service';
 import type { ClosedRun } from 'src/executions/executions.service';
 import { ExecutionsService } from 'src/executions/executions.service';
@@ -43,6 +44,8 @@ const CLEARED_BY_SUCCESS: AlertKind[] = [
   'slot_missed',
 ];
 
+const unroutableCondition = (exchange: string) => `events_unroutable:${exchange}`;
+
 export const conditionKey = (kind: AlertKind, workflow: string, tenantId?: string) =>
   tenantId === undefined ? `${kind}:${workflow}` : `${kind}:${workflow}:${tenantId}`;
 
@@ -61,7 +64,8 @@ export const conditionKey = (kind: AlertKind, workflow: string, tenantId?: strin
  * run longer than ALERT_SLOW_RUN_FACTOR times the median of the last 14 completed runs
  * and than ALERT_SLOW_RUN_FLOOR_SECONDS, once ALERT_SLOW_RUN_MIN_RUNS runs completed
  * (also while still running); a missed or overlapping slot; a deadline miss
- * (WORKFLOW_DEADLINES); the dead man's switch. Every time decision uses the injected Clock.
+ * (WORKFLOW_DEADLINES); the dead man's switch; events the broker returned unroutable (one
+ * alert per exchange). Every time decision uses the injected Clock.
  */
 @Injectable()
 export class AlertsService implements OnApplicationBootstrap {
@@ -258,6 +262,45 @@ export class AlertsService implements OnApplicationBootstrap {
     }
 
     opened.push(...(await this.evaluateDeadlines(now)));
+    opened.push(...(await this.evaluateUnroutable()));
+    return opened;
+  }
+
+  /**
+   * Events the broker returned because no queue was bound for their routing key: one alert
+   * per exchange while any such event is still undelivered (the relay keeps retrying them),
+   * cleared once none is left. Polled rather than pushed: events cannot depend on alerts.
+   * The alert says how many and since when as of opening; later counts are in the outbox.
+   */
+  async evaluateUnroutable(): Promise<AlertRow[]> {
+    const opened: AlertRow[] = [];
+    const byExchange = new Map((await this.outbox.unroutable()).map((u) => [u.exchange, u]));
+    const idle = OUTBOX_EXCHANGES.filter((e) => !byExchange.has(e));
+    if (idle.length > 0) {
+      await this.clear(
+        idle.map((e) => unroutableCondition(e)),
+        'every unroutable event was delivered',
+      );
+    }
+    for (const u of byExchange.values()) {
+      const since = u.oldestCreatedAt.toISOString();
+      const alert = await this.fire({
+        kind: 'events_unroutable',
+        workflow: null,
+        condition: unroutableCondition(u.exchange),
+        severity: 'warning',
+        message: `${u.count} event(s) on exchange ${u.exchange} were returned unroutable (no queue bound) and are not delivered, the oldest since ${since} (routing key ${u.oldestRoutingKey}); bind a queue for ${u.routingKeys.join(', ')} and the relay delivers them`,
+        details: {
+          exchange: u.exchange,
+          unroutable: u.count,
+          routing_keys: u.routingKeys,
+          oldest_created_at: since,
+          oldest_age_seconds: Math.round(u.oldestAgeSeconds),
+          oldest_routing_key: u.oldestRoutingKey,
+        },
+      });
+      if (alert) opened.push(alert);
+    }
     return opened;
   }
 
