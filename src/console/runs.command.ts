@@ -1,12 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
 import { AppError } from 'src/common/errors/app-error';
-import { Clock, SystemClock } from 'src/common/time/clock';
-import { ConfigModule } from 'src/config/config.module';
+import { commandContextModule } from 'src/config/command-context';
 import { Env } from 'src/config/env.schema';
-import { DatabaseModule } from 'src/database/database.module';
 import { ExecutionHistoryModule } from 'src/executions/execution-history.module';
 import { RunHistoryService } from 'src/executions/run-history.service';
 import { durationText, textTable } from './text-table';
@@ -68,21 +64,7 @@ export function parseRunShowArgs(argv: string[]): { id: string; json: boolean } 
 @Module({})
 class HistoryReadModule {
   static forRoot(env: Env): DynamicModule {
-    return {
-      module: HistoryReadModule,
-      global: true,
-      imports: [
-        ConfigModule.forRoot(env),
-        // logs on stderr: stdout carries only the table or the JSON
-        LoggerModule.forRoot({
-          pinoHttp: [{ level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true })],
-        }),
-        DatabaseModule,
-        ExecutionHistoryModule,
-      ],
-      providers: [{ provide: Clock, useValue: new SystemClock() }],
-      exports: [Clock],
-    };
+    return commandContextModule(HistoryReadModule, env, [ExecutionHistoryModule]);
   }
 }
 

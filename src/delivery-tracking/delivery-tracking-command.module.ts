@@ -1,10 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
-import { Clock, SystemClock } from 'src/common/time/clock';
-import { ConfigModule } from 'src/config/config.module';
+import { commandContextModule } from 'src/config/command-context';
 import { Env } from 'src/config/env.schema';
-import { DatabaseModule } from 'src/database/database.module';
 import { EventsModule } from 'src/events/events.module';
 import { DeliveryTrackingModule } from './delivery-tracking.module';
 
@@ -16,21 +12,9 @@ import { DeliveryTrackingModule } from './delivery-tracking.module';
 @Module({})
 export class DeliveryTrackingCommandModule {
   static forRoot(env: Env): DynamicModule {
-    return {
-      module: DeliveryTrackingCommandModule,
-      global: true,
-      imports: [
-        ConfigModule.forRoot(env),
-        // logs on stderr: stdout carries only the JSON summary
-        LoggerModule.forRoot({
-          pinoHttp: [{ level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true })],
-        }),
-        DatabaseModule,
-        EventsModule,
-        DeliveryTrackingModule.register({ inProcessJob: false }),
-      ],
-      providers: [{ provide: Clock, useValue: new SystemClock() }],
-      exports: [Clock],
-    };
+    return commandContextModule(DeliveryTrackingCommandModule, env, [
+      EventsModule,
+      DeliveryTrackingModule.register({ inProcessJob: false }),
+    ]);
   }
 }

@@ -1,14 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
 import { ClientsModule } from 'src/clients/clients.module';
 import { AppError } from 'src/common/errors/app-error';
 import { RedisModule } from 'src/common/redis/redis.module';
-import { Clock, SystemClock } from 'src/common/time/clock';
-import { ConfigModule } from 'src/config/config.module';
+import { commandContextModule } from 'src/config/command-context';
 import { Env } from 'src/config/env.schema';
-import { DatabaseModule } from 'src/database/database.module';
 import { EventsModule } from 'src/events/events.module';
 import { ExecutionsModule } from './executions.module';
 import { ExecutionsService } from './executions.service';
@@ -54,24 +50,12 @@ export function parseRunArgs(argv: string[]): RunArgs {
 @Module({})
 class RunCommandModule {
   static forRoot(env: Env): DynamicModule {
-    return {
-      module: RunCommandModule,
-      global: true,
-      imports: [
-        ConfigModule.forRoot(env),
-        // logs on stderr: stdout carries only the result
-        LoggerModule.forRoot({
-          pinoHttp: [{ level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true })],
-        }),
-        DatabaseModule,
-        RedisModule,
-        EventsModule,
-        ClientsModule,
-        ExecutionsModule,
-      ],
-      providers: [{ provide: Clock, useValue: new SystemClock() }],
-      exports: [Clock],
-    };
+    return commandContextModule(RunCommandModule, env, [
+      RedisModule,
+      EventsModule,
+      ClientsModule,
+      ExecutionsModule,
+    ]);
   }
 }
 

@@ -1,0 +1,34 @@
+import { DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
+import { Clock, SystemClock } from 'src/common/time/clock';
+import { DatabaseModule } from 'src/database/database.module';
+import { ConfigModule } from './config.module';
+import { Env } from './env.schema';
+
+/**
+ * The root of a one-shot CLI command: configuration, the database, a system clock and the
+ * modules the command names, without the HTTP server, leader election or runners that the
+ * whole AppModule would start.
+ */
+export function commandContextModule(
+  module: Type,
+  env: Env,
+  imports: NonNullable<ModuleMetadata['imports']>,
+): DynamicModule {
+  return {
+    module,
+    global: true,
+    imports: [
+      ConfigModule.forRoot(env),
+      // logs on stderr: stdout carries only the command's result
+      LoggerModule.forRoot({
+        pinoHttp: [{ level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true })],
+      }),
+      DatabaseModule,
+      ...imports,
+    ],
+    providers: [{ provide: Clock, useValue: new SystemClock() }],
+    exports: [Clock],
+  };
+}
