@@ -13,7 +13,9 @@ import {
   ScheduleTenants,
   ScheduleUpdateRequest,
   ScheduleWorkflows,
-  TenantFilter,
+  SkippedSlotRequest,
+  StartedRun,
+  StartRunRequest,
 } from './scheduling.ports';
 
 /**
@@ -61,28 +63,11 @@ export class ExecutionsFacadeAdapter extends ScheduleExecutions {
   prepareHandOver(workflowId: string, withTenants: boolean): Promise<HandOverContext> {
     return this.executions.prepareSlot(workflowId, withTenants);
   }
-  async startRun(
-    req: {
-      workflowId: string;
-      scheduledFor: Date;
-      executionType: 'scheduled' | 'catch_up' | 'backfill';
-      leaderTerm: string | null;
-      tenantFilter?: TenantFilter;
-    },
-    within?: HandOverWithin,
-  ): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
+  async startRun(req: StartRunRequest, within?: HandOverWithin): Promise<StartedRun> {
     const { outcome, executionId } = await this.executions.startRun(req, inside(within));
     return { outcome, executionId };
   }
-  recordSkippedSlot(
-    req: {
-      workflowId: string;
-      scheduledFor: Date;
-      reason: string;
-      leaderTerm: string | null;
-    },
-    within?: HandOverWithin,
-  ) {
+  recordSkippedSlot(req: SkippedSlotRequest, within?: HandOverWithin): Promise<void> {
     return this.executions.recordSkippedSlot(req, inside(within));
   }
   runInProgress(workflowId: string): Promise<RunInProgress | null> {

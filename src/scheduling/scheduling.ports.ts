@@ -102,31 +102,34 @@ export interface RunInProgress {
   leaseLapsed: boolean;
 }
 
+export interface StartRunRequest {
+  workflowId: string;
+  scheduledFor: Date;
+  executionType: ScheduledExecutionType;
+  leaderTerm: string | null;
+  tenantFilter?: TenantFilter;
+}
+
+export interface StartedRun {
+  outcome: 'started' | 'duplicate';
+  executionId: string;
+}
+
+export interface SkippedSlotRequest {
+  workflowId: string;
+  scheduledFor: Date;
+  reason: string;
+  leaderTerm: string | null;
+}
+
 /** The executions module's facade (ExecutionsService). */
 export abstract class ScheduleExecutions {
   /** Reads what a hand-over needs; `withTenants` lists them from the tenant service (HTTP). */
   abstract prepareHandOver(workflowId: string, withTenants: boolean): Promise<HandOverContext>;
   /** Idempotent on (workflow, scheduled_for, tenant); `within`: in the claim's transaction. */
-  abstract startRun(
-    req: {
-      workflowId: string;
-      scheduledFor: Date;
-      executionType: ScheduledExecutionType;
-      leaderTerm: string | null;
-      tenantFilter?: TenantFilter;
-    },
-    within?: HandOverWithin,
-  ): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }>;
+  abstract startRun(req: StartRunRequest, within?: HandOverWithin): Promise<StartedRun>;
   /** A parent execution with status skipped and the reason; idempotent on the slot key. */
-  abstract recordSkippedSlot(
-    req: {
-      workflowId: string;
-      scheduledFor: Date;
-      reason: string;
-      leaderTerm: string | null;
-    },
-    within?: HandOverWithin,
-  ): Promise<void>;
+  abstract recordSkippedSlot(req: SkippedSlotRequest, within?: HandOverWithin): Promise<void>;
   abstract runInProgress(workflowId: string): Promise<RunInProgress | null>;
   /** The latest run (parent execution) of a workflow, for GET /schedule. */
   abstract lastRun(workflowId: string): Promise<LastRun | null>;

@@ -11,6 +11,9 @@ import {
   ScheduleTenants,
   ScheduleUpdateRequest,
   ScheduleWorkflows,
+  SkippedSlotRequest,
+  StartedRun,
+  StartRunRequest,
   TenantFilter,
 } from '../scheduling.ports';
 
@@ -168,16 +171,7 @@ export class InMemoryScheduleExecutions extends ScheduleExecutions {
     if (this.failPrepare) throw this.failPrepare;
     return { workflowId };
   }
-  async startRun(
-    req: {
-      workflowId: string;
-      scheduledFor: Date;
-      executionType: string;
-      leaderTerm: string | null;
-      tenantFilter?: TenantFilter;
-    },
-    within?: HandOverWithin,
-  ): Promise<{ outcome: 'started' | 'duplicate'; executionId: string }> {
+  async startRun(req: StartRunRequest, within?: HandOverWithin): Promise<StartedRun> {
     this.maybeFail();
     const key = this.key(req.workflowId, req.scheduledFor);
     const existing = this.byKey.get(key);
@@ -186,15 +180,7 @@ export class InMemoryScheduleExecutions extends ScheduleExecutions {
     this.write(within, () => this.byKey.set(key, { ...req, status: 'running', executionId }));
     return { outcome: 'started', executionId };
   }
-  async recordSkippedSlot(
-    req: {
-      workflowId: string;
-      scheduledFor: Date;
-      reason: string;
-      leaderTerm: string | null;
-    },
-    within?: HandOverWithin,
-  ): Promise<void> {
+  async recordSkippedSlot(req: SkippedSlotRequest, within?: HandOverWithin): Promise<void> {
     this.maybeFail();
     const key = this.key(req.workflowId, req.scheduledFor);
     if (this.byKey.has(key)) return;
