@@ -3,17 +3,8 @@
  * seed on every machine (tests assert on it), so nothing here touches Math.random.
  */
 
-/** mulberry32: 32-bit state, fast, good enough for plausible test data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 lives in src so the service's own property tests can share it
+export { mulberry32 } from 'src/common/random/mulberry32';
 
 /** FNV-1a over a string, mixed with numbers: derives independent streams from one seed. */
 export function hashSeed(...parts: Array<string | number>): number {

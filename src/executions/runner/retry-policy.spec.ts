@@ -1,18 +1,7 @@
 import { ClientsError, ClientsErrorCode } from 'src/clients/clients.errors';
-import { UpstreamError, UpstreamErrorCode } from 'src/clients/http/upstream.error';
+import { mulberry32 as seeded } from 'src/common/random/mulberry32';
 import { nextAttemptDelayMs, permanentFailure, shouldRetry } from './retry-policy';
-
-/** A seeded source (mulberry32): the same sequence on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { upstreamFailure as upstream } from './testing/upstream-failure';
 
 describe('retry policy', () => {
   describe('nextAttemptDelayMs', () => {
@@ -57,15 +46,6 @@ describe('retry policy', () => {
   });
 
   describe('permanentFailure', () => {
-    const upstream = (status: number) =>
-      new UpstreamError({
-        service: 'production',
-        operation: 'production.generate_schedule',
-        code: UpstreamErrorCode.HTTP_ERROR,
-        retryable: status >= 500,
-        status,
-      });
-
     it('is undefined when every failure may pass', () => {
       expect(permanentFailure([upstream(503), upstream(502)])).toBeUndefined();
     });
