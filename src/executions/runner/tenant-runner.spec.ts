@@ -1,5 +1,4 @@
 import { ClientsError, ClientsErrorCode } from 'src/clients/clients.errors';
-import { UpstreamError, UpstreamErrorCode } from 'src/clients/http/upstream.error';
 import {
   OPERATION_NAMES,
   OperationContext,
@@ -10,6 +9,7 @@ import type { WorkflowEntity } from 'src/workflows/workflow.entity';
 import type { ExecutionEntity } from '../execution.entity';
 import type { StateWriter } from './state-writer';
 import { TenantRunner } from './tenant-runner';
+import { upstreamFailure as upstream } from './testing/upstream-failure';
 
 /** Answers every operation, except the ones told to throw; records each context. */
 class ScriptedRegistry extends OperationRegistry {
@@ -76,15 +76,6 @@ async function runWith(registry: OperationRegistry, exec = execution(), random =
     stepConcurrency: 2,
   });
 }
-
-const upstream = (status: number) =>
-  new UpstreamError({
-    service: 'production',
-    operation: 'production.generate_schedule',
-    code: UpstreamErrorCode.HTTP_ERROR,
-    retryable: status >= 500,
-    status,
-  });
 
 describe(TenantRunner.name, () => {
   describe('run', () => {
