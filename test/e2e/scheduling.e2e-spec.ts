@@ -1,10 +1,10 @@
-import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
-import { authEnv, tokenFor } from '../utils/auth';
-import { ServiceProcess, freePort } from '../utils/service-process';
+import { tokenFor } from '../utils/auth';
+import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
+import { eventually } from '../utils/wait';
 
 const API = '/api/v1/orchestrator';
 const ADMIN = tokenFor('admin');
@@ -17,19 +17,6 @@ async function api(service: ServiceProcess, method: string, path: string, body?:
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 interface Entry {
@@ -51,14 +38,7 @@ describeWith(['postgres'], 'scheduling in the running service', () => {
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     sim = await startSimulator({ port: 0, tenants: 5, latencyMs: 2 });
-    service = new ServiceProcess({
-      PORT: freePort(),
-      DATABASE_URL: db.url,
-      ENABLE_LEADER_ELECTION: 'false',
-      DELIVERY_TRACKING_IN_PROCESS: 'false',
-      ...authEnv(),
-      ...serviceUrls(sim.url),
-    }).start();
+    service = new ServiceProcess(serviceEnv(db.url, sim.url, { PORT: freePort() })).start();
     await service.waitFor(`${API}/health/live`);
   });
 
