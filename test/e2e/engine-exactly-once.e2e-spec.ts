@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
+import { callApi } from '../utils/e2e';
 import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
@@ -28,15 +29,8 @@ describeWith(['postgres'], 'engine: keys, business dates, retries and run outcom
   let service: ServiceProcess;
   let pg: Client;
 
-  async function api(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${service.baseUrl}${API}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  }
+  const api = (method: string, path: string, body?: unknown) =>
+    callApi(service.baseUrl, TOKEN, method, path, body);
 
   async function waitForRun(id: string, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;

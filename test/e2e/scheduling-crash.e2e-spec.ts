@@ -3,20 +3,13 @@ import { Client } from 'pg';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
+import { DAILY_OPS } from '../utils/e2e';
 import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 import { eventually } from '../utils/wait';
 
 const API = '/api/v1/orchestrator';
-const DAILY_OPS = [
-  'forecasting.generate',
-  'production.generate_schedule',
-  'procurement.calculate_needs',
-  'inventory.project',
-  'forecasting.validate',
-  'notification.daily_summary',
-];
 
 /**
  * kill -9 between the slot claim and its hand-over (ORCH_TEST_CRASH_AFTER_CLAIM kills the

@@ -2,6 +2,7 @@ import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
 import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
+import { callApi } from '../utils/e2e';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 import { eventually } from '../utils/wait';
@@ -9,15 +10,8 @@ import { eventually } from '../utils/wait';
 const API = '/api/v1/orchestrator';
 const ADMIN = tokenFor('admin');
 
-async function api(service: ServiceProcess, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${service.baseUrl}${API}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const api = (service: ServiceProcess, method: string, path: string, body?: unknown) =>
+  callApi(service.baseUrl, ADMIN, method, path, body);
 
 interface Entry {
   workflow_name: string;
