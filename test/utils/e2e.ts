@@ -1,3 +1,9 @@
+import { AddressInfo } from 'node:net';
+import { IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { INestApplication } from '@nestjs/common';
+import { Pool } from 'undici';
+import { sleep } from './wait';
+
 /** Shared pieces of the suites that drive the built service over HTTP. */
 export const API = '/api/v1/orchestrator';
 
@@ -26,4 +32,23 @@ export async function callApi(
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * The event loop's delay over `ms` with no request in flight: on a shared machine other
+ * processes delay the loop too, and what requests cost is the difference from this.
+ */
+export async function idleLoopDelay(ms: number): Promise<IntervalHistogram> {
+  const idle = monitorEventLoopDelay({ resolution: 10 });
+  idle.enable();
+  await sleep(ms);
+  idle.disable();
+  return idle;
+}
+
+/** Serves an in-process app on an ephemeral 127.0.0.1 port, with a keep-alive pool to it. */
+export async function listenWithPool(app: INestApplication, connections: number): Promise<Pool> {
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return new Pool(`http://127.0.0.1:${port}`, { connections });
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from 'src/app.module';
 import { configureApp } from 'src/app.setup';
 import { Clock } from 'src/common/time/clock';
+import { serviceUrls } from 'src/config/env.schema';
 import { validateEnv } from 'src/config/validate-env';
 import { authEnv } from './auth';
 
@@ -51,3 +52,15 @@ export async function startOpsApp(opts: {
     close: () => app.close(),
   };
 }
+
+/**
+ * Env for an in-process app that takes a flood of requests: the simulator behind every
+ * downstream, no leader election or RabbitMQ consumer, and a mutation rate limit high
+ * enough not to be what a test measures.
+ */
+export const floodEnv = (simulatorUrl: string): Record<string, string> => ({
+  DELIVERY_TRACKING_IN_PROCESS: 'false',
+  ENABLE_LEADER_ELECTION: 'false',
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+  ...serviceUrls(simulatorUrl),
+});
