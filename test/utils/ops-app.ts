@@ -1,4 +1,5 @@
 import { INestApplication, ModuleMetadata } from '@nestjs/common';
+import request from 'supertest';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from 'src/app.module';
@@ -6,7 +7,8 @@ import { configureApp } from 'src/app.setup';
 import { Clock } from 'src/common/time/clock';
 import { serviceUrls } from 'src/config/env.schema';
 import { validateEnv } from 'src/config/validate-env';
-import { authEnv } from './auth';
+import { authEnv, bearer } from './auth';
+import { waitUntil } from './wait';
 
 export interface OpsApp {
   app: INestApplication;
@@ -64,3 +66,28 @@ export const floodEnv = (simulatorUrl: string): Record<string, string> => ({
   RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
   ...serviceUrls(simulatorUrl),
 });
+
+/**
+ * POST /workflows/{workflow}/execute as an operator, then waits for the run to finish
+ * (completed or failed) in the database; returns its id.
+ */
+export async function executeAndSettle(
+  ops: OpsApp,
+  workflow: string,
+  timeoutMs = 30000,
+): Promise<string> {
+  const res = await request(ops.http)
+    .post(`/api/v1/orchestrator/workflows/${workflow}/execute`)
+    .set(bearer('operator'))
+    .send({ allow_concurrent: true });
+  expect(res.status).toBe(202);
+  const id = res.body.execution_id as string;
+  await waitUntil(async () => {
+    const [row] = await ops.dataSource.query(
+      `SELECT status FROM orchestrator_executions WHERE id = $1`,
+      [id],
+    );
+    return ['completed', 'failed'].includes(row.status);
+  }, timeoutMs);
+  return id;
+}
