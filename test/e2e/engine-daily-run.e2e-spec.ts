@@ -2,6 +2,7 @@ import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { authEnv, tokenFor } from '../utils/auth';
+import { callApi } from '../utils/e2e';
 import { QueueSpy } from '../utils/rabbit';
 import { ServiceProcess, freePort } from '../utils/service-process';
 import { SERVICES, describeWith } from '../utils/services';
@@ -20,15 +21,8 @@ const DAILY_DEPS: Record<string, string[]> = {
 };
 const DAILY_OPS = Object.keys(DAILY_DEPS);
 
-async function api(service: ServiceProcess, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${service.baseUrl}${API}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const api = (service: ServiceProcess, method: string, path: string, body?: unknown) =>
+  callApi(service.baseUrl, TOKEN, method, path, body);
 
 async function waitForRun(service: ServiceProcess, id: string, timeoutMs = 60000) {
   const deadline = Date.now() + timeoutMs;

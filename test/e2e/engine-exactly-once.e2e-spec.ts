@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
-import { authEnv, tokenFor } from '../utils/auth';
-import { ServiceProcess, freePort } from '../utils/service-process';
+import { tokenFor } from '../utils/auth';
+import { callApi } from '../utils/e2e';
+import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
@@ -29,15 +29,8 @@ describeWith(['postgres'], 'engine: keys, business dates, retries and run outcom
   let service: ServiceProcess;
   let pg: Client;
 
-  async function api(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${service.baseUrl}${API}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  }
+  const api = (method: string, path: string, body?: unknown) =>
+    callApi(service.baseUrl, TOKEN, method, path, body);
 
   async function waitForRun(id: string, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
@@ -79,15 +72,9 @@ describeWith(['postgres'], 'engine: keys, business dates, retries and run outcom
     sim = await startSimulator({ port: 0, tenants: 12, latencyMs: 2, includeInactive: false });
     pg = new Client({ connectionString: db.url });
     await pg.connect();
-    service = new ServiceProcess({
-      PORT: freePort(),
-      DATABASE_URL: db.url,
-      ENABLE_LEADER_ELECTION: 'false',
-      DELIVERY_TRACKING_IN_PROCESS: 'false',
-      ...authEnv(),
-      EXECUTION_POLL_MS: '100',
-      ...serviceUrls(sim.url),
-    }).start();
+    service = new ServiceProcess(
+      serviceEnv(db.url, sim.url, { PORT: freePort(), EXECUTION_POLL_MS: '100' }),
+    ).start();
     await service.waitFor(`${API}/health/live`);
   });
 

@@ -1,13 +1,12 @@
-import { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
-import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
-import { OpsApp, startOpsApp } from '../utils/ops-app';
+import { idleLoopDelay, listenWithPool } from '../utils/e2e';
+import { OpsApp, floodEnv, startOpsApp } from '../utils/ops-app';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
@@ -477,16 +476,9 @@ describeWith(['postgres'], 'fuzz: hostile requests on every route', () => {
     sim = await startSimulator({ port: 0, tenants: 4 });
     ops = await startOpsApp({
       databaseUrl: db.url,
-      env: {
-        RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
-        DELIVERY_TRACKING_IN_PROCESS: 'false',
-        ENABLE_LEADER_ELECTION: 'false',
-        ...serviceUrls(sim.url),
-      },
+      env: floodEnv(sim.url),
     });
-    await ops.app.listen(0, '127.0.0.1');
-    const { port } = ops.app.getHttpServer().address() as AddressInfo;
-    pool = new Pool(`http://127.0.0.1:${port}`, { connections: LANES });
+    pool = await listenWithPool(ops.app, LANES);
     workflowIds = (
       (await ops.dataSource.query(`SELECT id FROM orchestrator_workflows`)) as { id: string }[]
     ).map((r) => r.id);
@@ -542,10 +534,7 @@ describeWith(['postgres'], 'fuzz: hostile requests on every route', () => {
     let slowest = { ms: 0, what: '' };
     // the same measure with no request in flight: on a shared machine the loop is delayed
     // by other processes too, and the difference is what the requests cost
-    const idle = monitorEventLoopDelay({ resolution: 10 });
-    idle.enable();
-    await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
-    idle.disable();
+    const idle = await idleLoopDelay(IDLE_SAMPLE_MS);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const started = performance.now();

@@ -1,13 +1,12 @@
-import { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { serviceUrls } from 'src/config/env.schema';
 import { MAX_BACKFILL_SLOTS } from 'src/scheduling/schedule.service';
 import { MAX_NEXT_RUN_COUNT } from 'src/scheduling/dto/schedule.dto';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
-import { OpsApp, startOpsApp } from '../utils/ops-app';
+import { idleLoopDelay, listenWithPool } from '../utils/e2e';
+import { OpsApp, floodEnv, startOpsApp } from '../utils/ops-app';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
@@ -42,16 +41,9 @@ describeWith(['postgres'], 'heavy schedule requests keep the event loop free', (
     sim = await startSimulator({ port: 0, tenants: 0 });
     ops = await startOpsApp({
       databaseUrl: db.url,
-      env: {
-        DELIVERY_TRACKING_IN_PROCESS: 'false',
-        ENABLE_LEADER_ELECTION: 'false',
-        RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
-        ...serviceUrls(sim.url),
-      },
+      env: floodEnv(sim.url),
     });
-    await ops.app.listen(0, '127.0.0.1');
-    const { port } = ops.app.getHttpServer().address() as AddressInfo;
-    pool = new Pool(`http://127.0.0.1:${port}`, { connections: 2 });
+    pool = await listenWithPool(ops.app, 2);
     // warm up (JIT, first queries) so the idle sample is not taken while the app settles
     await call('GET', '/schedule/next-run?count=5');
   });
@@ -64,10 +56,7 @@ describeWith(['postgres'], 'heavy schedule requests keep the event loop free', (
   });
 
   async function measured(send: () => Promise<{ status: number; body: any }>) {
-    const idle = monitorEventLoopDelay({ resolution: 10 });
-    idle.enable();
-    await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
-    idle.disable();
+    const idle = await idleLoopDelay(IDLE_SAMPLE_MS);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const t0 = performance.now();

@@ -9,7 +9,7 @@ import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { authEnv, tokenFor } from '../utils/auth';
-import { OpsApp, startOpsApp } from '../utils/ops-app';
+import { OpsApp, floodEnv, startOpsApp } from '../utils/ops-app';
 import { freePort, ServiceProcess } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
@@ -28,12 +28,7 @@ describeWith(['postgres'], 'input boundary on PostgreSQL', () => {
     sim = await startSimulator({ port: 0, tenants: 4 });
     ops = await startOpsApp({
       databaseUrl: db.url,
-      env: {
-        DELIVERY_TRACKING_IN_PROCESS: 'false',
-        ENABLE_LEADER_ELECTION: 'false',
-        RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
-        ...serviceUrls(sim.url),
-      },
+      env: floodEnv(sim.url),
     });
     const rows: { id: string; workflow_name: string }[] = await ops.dataSource.query(
       `SELECT id, workflow_name FROM orchestrator_workflows`,

@@ -5,6 +5,7 @@ import { ExecutionsService } from 'src/executions/executions.service';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
+import { DAILY_OPS } from '../utils/e2e';
 import { waitUntil } from '../utils/engine-harness';
 import { OpsApp, startOpsApp } from '../utils/ops-app';
 import { describeWith } from '../utils/services';
@@ -13,14 +14,6 @@ import { createTestDatabase, TestDatabase } from '../utils/test-db';
 const API = '/api/v1/orchestrator';
 const OPERATOR = { Authorization: `Bearer ${tokenFor('operator')}` };
 const ADMIN = { Authorization: `Bearer ${tokenFor('admin')}` };
-const DAILY_OPS = [
-  'forecasting.generate',
-  'production.generate_schedule',
-  'procurement.calculate_needs',
-  'inventory.project',
-  'forecasting.validate',
-  'notification.daily_summary',
-];
 
 interface Answer {
   status: number;

@@ -10,7 +10,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../fakes/fake-downstream';
 import { bearer } from '../utils/auth';
 import { waitUntil } from '../utils/engine-harness';
-import { OpsApp, startOpsApp } from '../utils/ops-app';
+import { executeAndSettle, OpsApp, startOpsApp } from '../utils/ops-app';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
@@ -34,22 +34,7 @@ describeWith(['postgres'], 'metrics exposition, JSON rollups and statistics afte
   const tenants = new FakeTenantDirectory(makeTenants(3));
   const [, poor] = tenants.tenants;
 
-  async function execute(): Promise<string> {
-    const res = await request(ops.http)
-      .post(`${API}/workflows/daily_operations/execute`)
-      .set(bearer('operator'))
-      .send({ allow_concurrent: true });
-    expect(res.status).toBe(202);
-    const id = res.body.execution_id as string;
-    await waitUntil(async () => {
-      const [row] = await ops.dataSource.query(
-        `SELECT status FROM orchestrator_executions WHERE id = $1`,
-        [id],
-      );
-      return ['completed', 'failed'].includes(row.status);
-    });
-    return id;
-  }
+  const execute = () => executeAndSettle(ops, 'daily_operations');
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });

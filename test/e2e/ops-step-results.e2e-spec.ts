@@ -6,8 +6,7 @@ import { AlertsService } from 'src/metrics/alerts/alerts.service';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { bearer } from '../utils/auth';
-import { waitUntil } from '../utils/engine-harness';
-import { OpsApp, startOpsApp } from '../utils/ops-app';
+import { executeAndSettle, OpsApp, startOpsApp } from '../utils/ops-app';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
@@ -23,22 +22,7 @@ describeWith(['postgres'], 'step results, slow runs and the dead man’s switch'
   let sim: RunningSimulator;
   let ops: OpsApp;
 
-  async function execute(workflow: string): Promise<string> {
-    const res = await request(ops.http)
-      .post(`${API}/workflows/${workflow}/execute`)
-      .set(bearer('operator'))
-      .send({ allow_concurrent: true });
-    expect(res.status).toBe(202);
-    const id = res.body.execution_id as string;
-    await waitUntil(async () => {
-      const [row] = await ops.dataSource.query(
-        `SELECT status FROM orchestrator_executions WHERE id = $1`,
-        [id],
-      );
-      return ['completed', 'failed'].includes(row.status);
-    }, 60000);
-    return id;
-  }
+  const execute = (workflow: string) => executeAndSettle(ops, workflow, 60000);
 
   /** Completed runs of `workflow` that lasted `ms` each, ended in the past days (history). */
   async function history(workflow: string, ms: number, runs: number, type = 'manual') {

@@ -1,28 +1,15 @@
 import { Client } from 'pg';
-import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
-import { authEnv, tokenFor } from '../utils/auth';
+import { tokenFor } from '../utils/auth';
 import { FAKETIME_MISSING, fakeTimeEnv } from '../utils/faketime';
-import { ServiceProcess, freePort } from '../utils/service-process';
+import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
+import { eventually } from '../utils/wait';
 
 const API = '/api/v1/orchestrator';
 const FAST = fakeTimeEnv('+90s');
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 interface Row {
   id: string;
@@ -50,17 +37,14 @@ function suite() {
     sim = await startSimulator({ port: 0, tenants: 3, latencyMs: 1 });
     pg = new Client({ connectionString: db.url });
     await pg.connect();
-    service = new ServiceProcess({
-      PORT: freePort(),
-      DATABASE_URL: db.url,
-      ENABLE_LEADER_ELECTION: 'false',
-      DELIVERY_TRACKING_IN_PROCESS: 'false',
-      RUN_MIGRATIONS: 'false',
-      CLOCK_SKEW_MAX_SECONDS: '5',
-      ...authEnv(),
-      ...serviceUrls(sim.url),
-      ...FAST!,
-    }).start();
+    service = new ServiceProcess(
+      serviceEnv(db.url, sim.url, {
+        PORT: freePort(),
+        RUN_MIGRATIONS: 'false',
+        CLOCK_SKEW_MAX_SECONDS: '5',
+        ...FAST!,
+      }),
+    ).start();
     await service.waitFor(`${API}/health/live`);
   });
 

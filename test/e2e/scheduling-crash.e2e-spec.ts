@@ -1,35 +1,15 @@
 import { DateTime } from 'luxon';
 import { Client } from 'pg';
-import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
-import { authEnv, tokenFor } from '../utils/auth';
-import { ServiceProcess, freePort } from '../utils/service-process';
+import { tokenFor } from '../utils/auth';
+import { DAILY_OPS } from '../utils/e2e';
+import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
+import { eventually } from '../utils/wait';
 
 const API = '/api/v1/orchestrator';
-const DAILY_OPS = [
-  'forecasting.generate',
-  'production.generate_schedule',
-  'procurement.calculate_needs',
-  'inventory.project',
-  'forecasting.validate',
-  'notification.daily_summary',
-];
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /**
  * kill -9 between the slot claim and its hand-over (ORCH_TEST_CRASH_AFTER_CLAIM kills the
@@ -55,16 +35,11 @@ describeWith(['postgres'], 'a leader killed between claim and hand-over', () => 
     sim = await startSimulator({ port: 0, tenants: 4, latencyMs: 1 });
     pg = new Client({ connectionString: db.url });
     await pg.connect();
-    env = {
-      DATABASE_URL: db.url,
-      ENABLE_LEADER_ELECTION: 'false',
-      DELIVERY_TRACKING_IN_PROCESS: 'false',
+    env = serviceEnv(db.url, sim.url, {
       RUN_MIGRATIONS: 'false',
       LEADER_LOCK_TTL_SECONDS: '3',
       LEADER_HEARTBEAT_SECONDS: '1',
-      ...authEnv(),
-      ...serviceUrls(sim.url),
-    };
+    });
   });
 
   afterAll(async () => {

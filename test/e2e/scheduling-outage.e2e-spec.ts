@@ -1,28 +1,14 @@
 import { Client } from 'pg';
-import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
-import { authEnv, tokenFor } from '../utils/auth';
-import { ServiceProcess, freePort } from '../utils/service-process';
+import { tokenFor } from '../utils/auth';
+import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
 import { SERVICES, describeWith } from '../utils/services';
 import { TcpProxy } from '../utils/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
+import { eventually, sleep } from '../utils/wait';
 
 const API = '/api/v1/orchestrator';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(250);
-  }
-}
 
 interface Parent {
   id: string;
@@ -31,6 +17,37 @@ interface Parent {
   scheduled_for: Date;
   created_at: Date;
   completed_at: Date | null;
+}
+
+const parentsIn = async (pg: Client): Promise<Parent[]> =>
+  (
+    await pg.query(
+      `SELECT id, status, execution_type, scheduled_for, created_at, completed_at
+         FROM orchestrator_executions
+        WHERE workflow_name = 'daily_operations' AND tenant_id IS NULL ORDER BY scheduled_for`,
+    )
+  ).rows;
+
+const databaseNowIn = async (pg: Client): Promise<number> =>
+  ((await pg.query(`SELECT now() AS now`)).rows[0].now as Date).getTime();
+
+/** daily_operations every minute, overlap_policy skip, a catch-up window just under a slot. */
+async function scheduleEveryMinute(service: ServiceProcess): Promise<void> {
+  const res = await fetch(`${service.baseUrl}${API}/schedule`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${tokenFor('admin')}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      workflows: [
+        {
+          workflow: 'daily_operations',
+          cron_expression: '* * * * *',
+          overlap_policy: 'skip',
+          catch_up_window_seconds: 55,
+        },
+      ],
+    }),
+  });
+  expect(res.status).toBe(200);
 }
 
 /**
@@ -47,17 +64,8 @@ describeWith(['postgres'], 'outage + overlap (PostgreSQL unreachable during the 
   let proxy: TcpProxy;
   let service: ServiceProcess | undefined;
 
-  const parents = async (): Promise<Parent[]> =>
-    (
-      await pg.query(
-        `SELECT id, status, execution_type, scheduled_for, created_at, completed_at
-           FROM orchestrator_executions
-          WHERE workflow_name = 'daily_operations' AND tenant_id IS NULL ORDER BY scheduled_for`,
-      )
-    ).rows;
-
-  const databaseNow = async (): Promise<number> =>
-    ((await pg.query(`SELECT now() AS now`)).rows[0].now as Date).getTime();
+  const parents = () => parentsIn(pg);
+  const databaseNow = () => databaseNowIn(pg);
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
@@ -79,35 +87,18 @@ describeWith(['postgres'], 'outage + overlap (PostgreSQL unreachable during the 
   it('the next slot waits for the run the outage made late, then runs; it is not recorded skipped', async () => {
     const url = new URL(db.url);
     url.port = String(proxy.port);
-    service = new ServiceProcess({
-      PORT: freePort(),
-      DATABASE_URL: url.toString(),
-      ENABLE_LEADER_ELECTION: 'false',
-      DELIVERY_TRACKING_IN_PROCESS: 'false',
-      RUN_MIGRATIONS: 'false',
-      // tenant work the outage interrupted is taken back within seconds, so the run ends
-      // within the next slot's catch-up window
-      EXECUTION_LEASE_SECONDS: '5',
-      ...authEnv(),
-      ...serviceUrls(sim.url),
-    }).start();
+    service = new ServiceProcess(
+      serviceEnv(url.toString(), sim.url, {
+        PORT: freePort(),
+        RUN_MIGRATIONS: 'false',
+        // tenant work the outage interrupted is taken back within seconds, so the run ends
+        // within the next slot's catch-up window
+        EXECUTION_LEASE_SECONDS: '5',
+      }),
+    ).start();
     await service.waitFor(`${API}/health/live`);
     sim.addFault({ service: 'production', latency_ms: 70_000 });
-    const res = await fetch(`${service.baseUrl}${API}/schedule`, {
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${tokenFor('admin')}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        workflows: [
-          {
-            workflow: 'daily_operations',
-            cron_expression: '* * * * *',
-            overlap_policy: 'skip',
-            catch_up_window_seconds: 55,
-          },
-        ],
-      }),
-    });
-    expect(res.status).toBe(200);
+    await scheduleEveryMinute(service);
 
     const run = await eventually(async () => (await parents())[0], 75_000);
     const active = sim.activeTenants().length;
@@ -174,34 +165,20 @@ describeWith(['postgres'], 'outage + overlap', () => {
     return p;
   }
 
-  const parents = async (): Promise<Parent[]> =>
-    (
-      await pg.query(
-        `SELECT id, status, execution_type, scheduled_for, created_at, completed_at
-           FROM orchestrator_executions
-          WHERE workflow_name = 'daily_operations' AND tenant_id IS NULL ORDER BY scheduled_for`,
-      )
-    ).rows;
-
-  const databaseNow = async (): Promise<number> =>
-    ((await pg.query(`SELECT now() AS now`)).rows[0].now as Date).getTime();
+  const parents = () => parentsIn(pg);
+  const databaseNow = () => databaseNowIn(pg);
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     sim = await startSimulator({ port: 0, tenants: 3, latencyMs: 1 });
     pg = new Client({ connectionString: db.url });
     await pg.connect();
-    env = {
-      DATABASE_URL: db.url,
-      ENABLE_LEADER_ELECTION: 'false',
-      DELIVERY_TRACKING_IN_PROCESS: 'false',
+    env = serviceEnv(db.url, sim.url, {
       RUN_MIGRATIONS: 'false',
       LEADER_LOCK_TTL_SECONDS: '3',
       LEADER_HEARTBEAT_SECONDS: '1',
       EXECUTION_LEASE_SECONDS: '5',
-      ...authEnv(),
-      ...serviceUrls(sim.url),
-    };
+    });
   });
 
   afterAll(async () => {
@@ -214,21 +191,7 @@ describeWith(['postgres'], 'outage + overlap', () => {
   it('the next slot waits for a run an outage made late, then runs; it is not recorded skipped', async () => {
     const first = await start();
     sim.addFault({ service: 'production', latency_ms: 60_000 });
-    const res = await fetch(`${first.baseUrl}${API}/schedule`, {
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${tokenFor('admin')}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        workflows: [
-          {
-            workflow: 'daily_operations',
-            cron_expression: '* * * * *',
-            overlap_policy: 'skip',
-            catch_up_window_seconds: 55,
-          },
-        ],
-      }),
-    });
-    expect(res.status).toBe(200);
+    await scheduleEveryMinute(first);
 
     // the first run is in its slow production step
     const run = await eventually(async () => (await parents())[0], 75_000);

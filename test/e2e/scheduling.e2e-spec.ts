@@ -1,36 +1,17 @@
-import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
-import { authEnv, tokenFor } from '../utils/auth';
-import { ServiceProcess, freePort } from '../utils/service-process';
+import { tokenFor } from '../utils/auth';
+import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
+import { callApi } from '../utils/e2e';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
+import { eventually } from '../utils/wait';
 
 const API = '/api/v1/orchestrator';
 const ADMIN = tokenFor('admin');
 
-async function api(service: ServiceProcess, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${service.baseUrl}${API}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function eventually<T>(
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const api = (service: ServiceProcess, method: string, path: string, body?: unknown) =>
+  callApi(service.baseUrl, ADMIN, method, path, body);
 
 interface Entry {
   workflow_name: string;
@@ -51,14 +32,7 @@ describeWith(['postgres'], 'scheduling in the running service', () => {
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     sim = await startSimulator({ port: 0, tenants: 5, latencyMs: 2 });
-    service = new ServiceProcess({
-      PORT: freePort(),
-      DATABASE_URL: db.url,
-      ENABLE_LEADER_ELECTION: 'false',
-      DELIVERY_TRACKING_IN_PROCESS: 'false',
-      ...authEnv(),
-      ...serviceUrls(sim.url),
-    }).start();
+    service = new ServiceProcess(serviceEnv(db.url, sim.url, { PORT: freePort() })).start();
     await service.waitFor(`${API}/health/live`);
   });
 

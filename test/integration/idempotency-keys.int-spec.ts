@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { requestHash } from 'src/common/idempotency/idempotency-key';
 import { IdempotencyRepository, KeyScope } from 'src/common/idempotency/idempotency.repository';
 import { IdempotencyService } from 'src/common/idempotency/idempotency.service';
-import { buildDataSourceOptions } from 'src/database/data-source';
+import { openPgliteDataSource, openPostgresDataSource } from '../utils/data-sources';
 import { describeWith } from '../utils/services';
-import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
 const HOUR = 3_600_000;
 const scope = (key: string): KeyScope => ({
@@ -146,38 +142,9 @@ function keySuite(kind: string, open: () => Promise<{ ds: DataSource; close(): P
 }
 
 describeWith(['postgres'], 'idempotency keys', () => {
-  let db: TestDatabase;
-  keySuite('PostgreSQL', async () => {
-    db = await createTestDatabase({ migrated: true });
-    const ds = new DataSource(
-      buildDataSourceOptions({ DATABASE_URL: db.url, DATA_DIR: '' }, { poolSize: 4 }),
-    );
-    await ds.initialize();
-    return {
-      ds,
-      close: async () => {
-        await ds.destroy();
-        await db.drop();
-      },
-    };
-  });
+  keySuite('PostgreSQL', () => openPostgresDataSource());
 });
 
 describe('idempotency keys', () => {
-  let dataDir: string;
-  keySuite('PGlite', async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'orch-idempotency-'));
-    const ds = new DataSource(
-      buildDataSourceOptions({ DATABASE_URL: undefined, DATA_DIR: dataDir }),
-    );
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-    return {
-      ds,
-      close: async () => {
-        await ds.destroy();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  });
+  keySuite('PGlite', () => openPgliteDataSource('orch-idempotency-'));
 });

@@ -1,36 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Global, INestApplication, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { INestApplication } from '@nestjs/common';
 import amqplib, { ChannelModel } from 'amqplib';
 import { DataSource } from 'typeorm';
-import { OperationRegistry } from 'src/clients/operation-registry';
-import { Clock } from 'src/common/time/clock';
 import { FakeClock } from 'src/common/time/fake-clock';
-import { RedisModule } from 'src/common/redis/redis.module';
-import { ConfigModule } from 'src/config/config.module';
-import { validateEnv } from 'src/config/validate-env';
-import { DatabaseModule } from 'src/database/database.module';
 import { ORCHESTRATOR_EXCHANGE } from 'src/events/event-contracts';
-import { EventsModule } from 'src/events/events.module';
 import { OUTBOX_RELAY_OPTIONS } from 'src/events/outbox-relay.service';
 import { OutboxService } from 'src/events/outbox.service';
-import { TenantDirectory } from 'src/executions/ports';
-import { LeaderGate } from 'src/leader/leader-gate';
-import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
-import { AlertNotifier } from 'src/metrics/alerts/alert-notifier';
-import type { AlertRow } from 'src/metrics/alerts/alerts.repository';
 import { AlertsService } from 'src/metrics/alerts/alerts.service';
-import { MetricsModule } from 'src/metrics/metrics.module';
-import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../fakes/fake-downstream';
+import { RecordingNotifier, startAlertsApp } from '../utils/alerts-app';
 import { SERVICES, describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
-
-class RecordingNotifier extends AlertNotifier {
-  readonly sent: AlertRow[] = [];
-  async notify(alert: AlertRow): Promise<void> {
-    this.sent.push(alert);
-  }
-}
 
 async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
@@ -57,46 +36,19 @@ describeWith(['postgres', 'rabbitmq'], 'alerts: unroutable events on RabbitMQ', 
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
-    const env = validateEnv({
-      DATABASE_URL: db.url,
-      RABBITMQ_URL: SERVICES.rabbitmq.url,
-      RUN_MIGRATIONS: 'false',
-      LOG_LEVEL: 'error',
-    });
-
-    @Global()
-    @Module({
+    app = await startAlertsApp({
+      databaseUrl: db.url,
+      clock: new FakeClock(new Date('2026-03-10T06:00:00Z')),
+      notifier,
+      env: { RABBITMQ_URL: SERVICES.rabbitmq.url },
       providers: [
-        { provide: Clock, useValue: new FakeClock(new Date('2026-03-10T06:00:00Z')) },
-        { provide: LeaderGate, useValue: new FakeLeaderGate('1') },
-        { provide: OperationRegistry, useValue: new FakeDownstream(1) },
         // short retries of returned events, so a binding is noticed within the test
         {
           provide: OUTBOX_RELAY_OPTIONS,
           useValue: { pollIntervalMs: 50, unroutableBackoff: { baseMs: 200, maxMs: 400 } },
         },
       ],
-      exports: [Clock, LeaderGate, OperationRegistry, OUTBOX_RELAY_OPTIONS],
-    })
-    class FakesModule {}
-
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule.forRoot(env),
-        FakesModule,
-        DatabaseModule,
-        RedisModule,
-        EventsModule,
-        MetricsModule,
-      ],
-    })
-      .overrideProvider(TenantDirectory)
-      .useValue(new FakeTenantDirectory(makeTenants(1)))
-      .overrideProvider(AlertNotifier)
-      .useValue(notifier)
-      .compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.init();
+    });
     ds = app.get(DataSource);
     alerts = app.get(AlertsService);
     outbox = app.get(OutboxService);

@@ -1,33 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Global, INestApplication, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { OperationRegistry } from 'src/clients/operation-registry';
-import { Clock } from 'src/common/time/clock';
-import { RedisModule } from 'src/common/redis/redis.module';
-import { ConfigModule } from 'src/config/config.module';
-import { validateEnv } from 'src/config/validate-env';
-import { DatabaseModule } from 'src/database/database.module';
-import { EventsModule } from 'src/events/events.module';
 import type { ExecutionEntity } from 'src/executions/execution.entity';
-import { TenantDirectory } from 'src/executions/ports';
-import { LeaderGate } from 'src/leader/leader-gate';
-import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
-import { AlertNotifier } from 'src/metrics/alerts/alert-notifier';
-import type { AlertRow } from 'src/metrics/alerts/alerts.repository';
 import { AlertsService, TENANT_ALERTS_PER_RUN } from 'src/metrics/alerts/alerts.service';
-import { MetricsModule } from 'src/metrics/metrics.module';
 import { FakeClock } from 'src/common/time/fake-clock';
-import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../fakes/fake-downstream';
+import { RecordingNotifier, startAlertsApp } from '../utils/alerts-app';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
-
-class RecordingNotifier extends AlertNotifier {
-  readonly sent: AlertRow[] = [];
-  async notify(alert: AlertRow): Promise<void> {
-    this.sent.push(alert);
-  }
-}
 
 const TIER_PRIORITY = { enterprise: 3, professional: 2, starter: 1, free: 0 } as const;
 
@@ -107,42 +86,15 @@ describeWith(['postgres'], "alerts: dead man's switch and deadlines with a FakeC
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
-    const env = validateEnv({
-      DATABASE_URL: db.url,
-      RUN_MIGRATIONS: 'false',
-      LOG_LEVEL: 'error',
-      DEAD_MANS_SWITCH_GRACE_SECONDS: '3600',
-      WORKFLOW_DEADLINES: 'daily_operations=08:30,daily_operations@enterprise=08:15',
+    app = await startAlertsApp({
+      databaseUrl: db.url,
+      clock,
+      notifier,
+      env: {
+        DEAD_MANS_SWITCH_GRACE_SECONDS: '3600',
+        WORKFLOW_DEADLINES: 'daily_operations=08:30,daily_operations@enterprise=08:15',
+      },
     });
-
-    @Global()
-    @Module({
-      providers: [
-        { provide: Clock, useValue: clock },
-        { provide: LeaderGate, useValue: new FakeLeaderGate('1') },
-        { provide: OperationRegistry, useValue: new FakeDownstream(1) },
-      ],
-      exports: [Clock, LeaderGate, OperationRegistry],
-    })
-    class FakesModule {}
-
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule.forRoot(env),
-        FakesModule,
-        DatabaseModule,
-        RedisModule,
-        EventsModule,
-        MetricsModule,
-      ],
-    })
-      .overrideProvider(TenantDirectory)
-      .useValue(new FakeTenantDirectory(makeTenants(1)))
-      .overrideProvider(AlertNotifier)
-      .useValue(notifier)
-      .compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.init();
     ds = app.get(DataSource);
     alerts = app.get(AlertsService);
     // the built-in workflows were installed "now"; their switch starts from there

@@ -1,17 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from 'src/database/data-source';
 import { OutboxMessage, ORCHESTRATOR_EXCHANGE } from 'src/events/event-contracts';
 import { OutboxErrorCode } from 'src/events/outbox.errors';
 import { OutboxMetrics } from 'src/events/outbox-metrics';
 import { OutboxRepository } from 'src/events/outbox.repository';
 import { OutboxService } from 'src/events/outbox.service';
 import { OutboxSignal } from 'src/events/outbox-signal';
+import {
+  OpenedDataSource,
+  openPgliteDataSource,
+  openPostgresDataSource,
+} from '../utils/data-sources';
 import { describeWith } from '../utils/services';
-import { createTestDatabase, TestDatabase } from '../utils/test-db';
 
 const message = (n: number, extra: Record<string, unknown> = {}): OutboxMessage => ({
   exchange: ORCHESTRATOR_EXCHANGE,
@@ -288,37 +288,23 @@ function outboxSuite(
 }
 
 describeWith(['postgres'], 'outbox on PostgreSQL', () => {
-  let db: TestDatabase;
-  outboxSuite('PostgreSQL', async () => {
-    db = await createTestDatabase({ migrated: true });
-    const ds = new DataSource(
-      buildDataSourceOptions({ DATABASE_URL: db.url, DATA_DIR: '' }, { poolSize: 4 }),
-    );
-    await ds.initialize();
-    return {
-      ds,
-      close: async () => {
-        await ds.destroy();
-        await db.drop();
-      },
-    };
-  });
+  outboxSuite('PostgreSQL', () => openPostgresDataSource());
 
   describe('concurrent claims', () => {
     let ds: DataSource;
     let repository: OutboxRepository;
     let outbox: OutboxService;
+    let opened: OpenedDataSource | undefined;
 
+    // a database of its own, with a pool wide enough for every claimer at once
     beforeAll(async () => {
-      ds = new DataSource(
-        buildDataSourceOptions({ DATABASE_URL: db.url, DATA_DIR: '' }, { poolSize: 8 }),
-      );
-      await ds.initialize();
+      opened = await openPostgresDataSource(8);
+      ds = opened.ds;
       repository = new OutboxRepository(ds);
       outbox = new OutboxService(repository, new OutboxSignal(), new OutboxMetrics(new Registry()));
     });
     afterAll(async () => {
-      await ds?.destroy();
+      await opened?.close();
     });
 
     it('hands every row to exactly one of several claimers running at once', async () => {
@@ -347,20 +333,5 @@ describeWith(['postgres'], 'outbox on PostgreSQL', () => {
 });
 
 describe('outbox on embedded PGlite', () => {
-  let dataDir: string;
-  outboxSuite('PGlite', async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'orch-outbox-'));
-    const ds = new DataSource(
-      buildDataSourceOptions({ DATABASE_URL: undefined, DATA_DIR: dataDir }),
-    );
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-    return {
-      ds,
-      close: async () => {
-        await ds.destroy();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  });
+  outboxSuite('PGlite', () => openPgliteDataSource('orch-outbox-'));
 });

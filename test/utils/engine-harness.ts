@@ -15,6 +15,8 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
 import { RedisModule } from 'src/common/redis/redis.module';
 import { FakeDownstream, FakeTenantDirectory } from '../fakes/fake-downstream';
 
+export { waitUntil } from './wait';
+
 export interface EngineHarness {
   app: INestApplication;
   executions: ExecutionsService;
@@ -75,18 +77,4 @@ export async function startEngine(opts: {
     dataSource: app.get(DataSource),
     close: () => app.close(),
   };
-}
-
-export async function waitUntil<T>(
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30000,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }

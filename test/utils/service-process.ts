@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { serviceUrls } from 'src/config/env.schema';
+import { authEnv } from './auth';
 
 const ROOT = join(__dirname, '../..');
 
@@ -92,3 +94,23 @@ let nextPort =
   Math.floor(Math.random() * 400);
 /** A port for a child process, distinct per Jest worker. */
 export const freePort = () => String(nextPort++);
+
+/**
+ * The env the spawned-service suites share: the test database, the simulator behind every
+ * downstream, test auth, and neither leader election nor in-process delivery tracking (one
+ * process, no RabbitMQ consumer) unless `extra` turns them on.
+ */
+export function serviceEnv(
+  databaseUrl: string,
+  simulatorUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    ENABLE_LEADER_ELECTION: 'false',
+    DELIVERY_TRACKING_IN_PROCESS: 'false',
+    ...authEnv(),
+    ...serviceUrls(simulatorUrl),
+    ...extra,
+  };
+}
