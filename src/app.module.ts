@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { LoggerModule } from 'nestjs-pino';
 import { ClientsModule } from './clients/clients.module';
@@ -51,6 +51,8 @@ export class AppModule {
             // every line logged during a request carries it through this serializer
             serializers: { req: redactRequest },
           },
+          // nestjs-pino 4's default route ('*') is the old path syntax Nest 11 warns about
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
         }),
         PrometheusModule.register({
           path: '/metrics',
