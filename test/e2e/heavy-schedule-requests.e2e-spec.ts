@@ -20,6 +20,10 @@ const IDLE_SAMPLE_MS = 2000;
  * sliced these requests held the loop for 0.5-3 s.
  */
 const MAX_EXTRA_LOOP_DELAY_MS = 60;
+// A 999-slot backfill also writes 999 runs for 10-15 s on a shared machine, where one
+// garbage collection or neighbour spike measured 104 ms over idle; the unsliced code blocked
+// 312-343 ms over idle, so this bound still tells the two apart.
+const MAX_EXTRA_LOOP_DELAY_BACKFILL_MS = 200;
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 
 /**
@@ -117,6 +121,8 @@ describeWith(['postgres'], 'heavy schedule requests keep the event loop free', (
     expect(res.status).toBe(201);
     expect(res.body.slots.length).toBeGreaterThanOrEqual(MAX_BACKFILL_SLOTS - 1);
     expect(res.body.slots.length).toBeLessThanOrEqual(MAX_BACKFILL_SLOTS);
-    expect(figures.loop_max_ms - figures.idle_max_ms).toBeLessThan(MAX_EXTRA_LOOP_DELAY_MS);
+    expect(figures.loop_max_ms - figures.idle_max_ms).toBeLessThan(
+      MAX_EXTRA_LOOP_DELAY_BACKFILL_MS,
+    );
   });
 });
