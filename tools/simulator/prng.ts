@@ -3,8 +3,10 @@
  * seed on every machine (tests assert on it), so nothing here touches Math.random.
  */
 
-// mulberry32 lives in src so the service's own property tests can share it
-export { mulberry32 } from 'src/common/random/mulberry32';
+// mulberry32 lives in src so the service's own property tests can share it; a relative
+// path, because the simulator runs under plain ts-node (npm run simulator, the benches'
+// child process) where the `src/*` alias does not resolve at run time
+export { mulberry32 } from '../../src/common/random/mulberry32';
 
 /** FNV-1a over a string, mixed with numbers: derives independent streams from one seed. */
 export function hashSeed(...parts: Array<string | number>): number {
