@@ -4,8 +4,11 @@ import { serviceUrls } from 'src/config/env.schema';
  * process) at a fixed latency, C tenants in flight, on real PostgreSQL. Reports wall time
  * against the ideal (tenants x critical-path steps x latency / concurrency), CPU per
  * 1,000 steps, peak RSS, rows written, and duplicate or missing calls from the journal.
+ * Unless --no-floor, it runs `bench:floor --client raw` with the same tenants, latency and
+ * concurrency in a child process before and after the service's run, and gives the verdict
+ * against the mean of the two: wall time and CPU per 1,000 steps as multiples of the floor's.
  *
- *   npm run bench:fanout -- --tenants 10000 --latency-ms 20 --concurrency 100
+ *   npm run bench:fanout -- --tenants 10000 --latency-ms 20 --concurrency 100 [--no-floor]
  */
 import 'reflect-metadata';
 
@@ -23,6 +26,7 @@ import {
   UsageError,
 } from './shared';
 import { startMeasuring, startProfiler } from '../machine';
+import { FloorReport, loadAverage, runRawFloor } from './children';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
@@ -35,6 +39,9 @@ async function main(): Promise<void> {
   const tenants = intArg('tenants', 10000);
   const latencyMs = intArg('latency-ms', 20, 0);
   const concurrency = intArg('concurrency', 100);
+  const withFloor = !process.argv.includes('--no-floor');
+  const floorBefore = withFloor ? await runRawFloor(tenants, latencyMs, concurrency) : null;
+  const loadBefore = loadAverage();
   const database = await createBenchDatabase('orch_bench');
   const dbUrl = new URL(database.url);
 
@@ -124,6 +131,7 @@ async function main(): Promise<void> {
     tenants,
     latency_ms: latencyMs,
     concurrency,
+    load_average: { before: loadBefore, after: loadAverage() },
     status: progress.status,
     wall_s: +wallS.toFixed(2),
     ideal_s: +ideal.toFixed(2),
@@ -151,14 +159,58 @@ async function main(): Promise<void> {
     duplicates: journal.duplicates,
     missing: journal.missing,
   };
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 
   await app.close();
   await sim.stop();
   await database.drop();
-  process.exit(
-    progress.status === 'completed' && journal.duplicates === 0 && journal.missing === 0 ? 0 : 1,
+
+  const floorAfter = withFloor ? await runRawFloor(tenants, latencyMs, concurrency) : null;
+  const floor = floorBefore && floorAfter ? floorVerdict(report, floorBefore, floorAfter) : null;
+  process.stdout.write(`${JSON.stringify({ ...report, floor }, null, 2)}\n`);
+  if (floor) process.stderr.write(`${floor.verdict}\n`);
+
+  const serviceOk =
+    progress.status === 'completed' && journal.duplicates === 0 && journal.missing === 0;
+  // a floor that lost or repeated calls is no floor: the ratio would mean nothing
+  const floorOk = [floorBefore, floorAfter].every(
+    (f) => !f || (f.failed_tenants === 0 && f.duplicates === 0 && f.missing === 0),
   );
+  if (!floorOk) process.stderr.write('a floor run failed or lost calls: its ratio is void\n');
+  process.exit(serviceOk && floorOk ? 0 : 1);
+}
+
+/** Targets of issue 14, as multiples of the raw floor measured in the same round. */
+const TARGET_WALL_VS_FLOOR = 1.15;
+const TARGET_CPU_VS_FLOOR = 1.6;
+
+/** The service's wall time and CPU per 1,000 steps against the mean of the floors around it. */
+function floorVerdict(
+  service: { wall_s: number; cpu_ms_per_1000_steps: number },
+  before: FloorReport,
+  after: FloorReport,
+) {
+  const wall = (before.wall_s + after.wall_s) / 2;
+  const cpu = (before.cpu_ms_per_1000_steps + after.cpu_ms_per_1000_steps) / 2;
+  const wallRatio = +(service.wall_s / wall).toFixed(3);
+  const cpuRatio = +(service.cpu_ms_per_1000_steps / cpu).toFixed(3);
+  const met = (ratio: number, target: number) => (ratio <= target ? 'met' : 'not met');
+  return {
+    wall_s: { before: before.wall_s, after: after.wall_s, mean: +wall.toFixed(2) },
+    cpu_ms_per_1000_steps: {
+      before: before.cpu_ms_per_1000_steps,
+      after: after.cpu_ms_per_1000_steps,
+      mean: +cpu.toFixed(1),
+    },
+    load_average: { before: before.load_average, after: after.load_average },
+    wall_vs_floor: wallRatio,
+    cpu_vs_floor: cpuRatio,
+    verdict:
+      `verdict: wall ${service.wall_s} s = ${wallRatio} x the raw floor ` +
+      `(${before.wall_s} / ${after.wall_s} s, target <= ${TARGET_WALL_VS_FLOOR}: ` +
+      `${met(wallRatio, TARGET_WALL_VS_FLOOR)}); CPU ${service.cpu_ms_per_1000_steps} ms ` +
+      `per 1,000 steps = ${cpuRatio} x the floor's ${cpu.toFixed(1)} ms ` +
+      `(target <= ${TARGET_CPU_VS_FLOOR}: ${met(cpuRatio, TARGET_CPU_VS_FLOOR)})`,
+  };
 }
 
 main().catch((err: Error) => {
