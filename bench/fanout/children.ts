@@ -6,6 +6,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { processCpuS } from '../machine';
 
 // dist-bench/bench/fanout -> dist-bench: where tsconfig-paths maps `src/*` in the children
 const DIST_ROOT = join(__dirname, '../..');
@@ -57,6 +58,55 @@ export function runRawFloor(tenants: number, latencyMs: number, concurrency: num
       } catch {
         reject(new Error(`bench:floor --client raw exited with ${code} without a report:\n${err}`));
       }
+    });
+  });
+}
+
+/** A second (third...) service process on the same database, running tenant work. */
+export interface InstanceChild {
+  /** its dispatcher's owner id, as `executed_by_instance` records it */
+  owner: string;
+  pid: number;
+  cpuS(): number;
+  /** stops it (SIGTERM: hands work back, closes) and returns its peak RSS in MB */
+  stop(): Promise<{ peak_rss_mb: number }>;
+}
+
+/** Starts bench/fanout/instance.js with the raw environment given; resolves once it runs. */
+export function startInstance(rawEnv: Record<string, string>): Promise<InstanceChild> {
+  const child = spawnCompiled('instance.js', [], { BENCH_SERVICE_ENV: JSON.stringify(rawEnv) });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`service instance exited with ${code} before it ran:\n${err}`)),
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      // the service may print other lines first (the generated admin token)
+      const ready = /^ready (\S+)\n/m.exec(out);
+      if (!ready) return;
+      child.stdout!.removeAllListeners('data');
+      child.removeAllListeners('exit');
+      out = out.slice(ready.index + ready[0].length);
+      child.stdout!.on('data', (more: Buffer) => (out += more.toString()));
+      resolve({
+        owner: ready[1],
+        pid: child.pid!,
+        cpuS: () => processCpuS(child.pid!),
+        stop: () =>
+          new Promise((done, fail) => {
+            child.once('exit', (code) => {
+              try {
+                done(JSON.parse(out) as { peak_rss_mb: number });
+              } catch {
+                fail(new Error(`service instance exited with ${code} without a report:\n${err}`));
+              }
+            });
+            child.kill('SIGTERM');
+          }),
+      });
     });
   });
 }

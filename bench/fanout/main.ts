@@ -8,6 +8,9 @@ import { serviceUrls } from 'src/config/env.schema';
  * concurrency in a child process before and after the service's run, and gives the verdict
  * against the mean of the two: wall time and CPU per 1,000 steps as multiples of the floor's.
  *
+ * With --instances N, N service processes share the database (this one and N - 1 children,
+ * each with its share of --concurrency) and the report says how many tenants each ran.
+ *
  *   npm run bench:fanout -- --tenants 10000 --latency-ms 20 --concurrency 100 [--no-floor]
  */
 import 'reflect-metadata';
@@ -26,7 +29,7 @@ import {
   UsageError,
 } from './shared';
 import { startMeasuring, startProfiler } from '../machine';
-import { FloorReport, loadAverage, runRawFloor } from './children';
+import { FloorReport, InstanceChild, loadAverage, runRawFloor, startInstance } from './children';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
@@ -40,6 +43,11 @@ async function main(): Promise<void> {
   const latencyMs = intArg('latency-ms', 20, 0);
   const concurrency = intArg('concurrency', 100);
   const withFloor = !process.argv.includes('--no-floor');
+  const instances = intArg('instances', 1);
+  if (instances > concurrency)
+    throw new UsageError(
+      `--instances must be at most --concurrency (${concurrency}), got ${instances}`,
+    );
   const floorBefore = withFloor ? await runRawFloor(tenants, latencyMs, concurrency) : null;
   const loadBefore = loadAverage();
   const database = await createBenchDatabase('orch_bench');
@@ -47,13 +55,17 @@ async function main(): Promise<void> {
 
   const sim = await spawnFanoutSimulator(tenants, latencyMs);
   const urls = serviceUrls(sim.url);
-  const env = validateEnv({
+  const rawEnv: Record<string, string> = {
     DATABASE_URL: dbUrl.toString(),
     LOG_LEVEL: 'warn',
     ENABLE_LEADER_ELECTION: 'false',
-    EXECUTION_CONCURRENCY: String(concurrency),
+    // --concurrency is the tenants in flight in all, as the floor has them: each instance
+    // takes its share; the others find the run by polling, so they poll often
+    EXECUTION_CONCURRENCY: String(Math.ceil(concurrency / instances)),
+    ...(instances > 1 ? { EXECUTION_POLL_MS: '100' } : {}),
     ...urls,
-  });
+  };
+  const env = validateEnv(rawEnv);
 
   let peakRss = 0;
   // tenants in flight, sampled while the run goes: below --concurrency means slots stood empty
@@ -70,12 +82,16 @@ async function main(): Promise<void> {
     logger: ['error', 'warn'],
   });
   await app.init();
+  // started once this one has migrated the database
+  const others: InstanceChild[] = [];
+  for (let i = 1; i < instances; i++) others.push(await startInstance(rawEnv));
   const executions = app.get(ExecutionsService);
   const writer = app.get(StateWriter);
   await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
 
   const profiler = process.env.BENCH_PROFILE ? await startProfiler() : null;
   const measuring = startMeasuring(sim.process.pid!);
+  const othersCpu0 = others.map((o) => o.cpuS());
   const t0 = performance.now();
   dispatcher = app.get(ExecutionDispatcher);
   const run = await executions.executeManually(
@@ -97,6 +113,7 @@ async function main(): Promise<void> {
   }
   const wallS = (performance.now() - t0) / 1000;
   const figures = measuring.stop(tenants * DAILY_OPS.length);
+  const othersCpu = others.map((o, i) => +(o.cpuS() - othersCpu0[i]).toFixed(2));
   dispatcher = null;
   if (profiler) await profiler.stop(process.env.BENCH_PROFILE!);
   clearInterval(sampler);
@@ -124,7 +141,17 @@ async function main(): Promise<void> {
   const [stepTiming] = await ds.query(`SELECT
       avg(extract(epoch FROM completed_at - started_at) * 1000)::numeric(10,1) AS avg_step_ms
     FROM orchestrator_execution_steps`);
+  // who ran the tenants: the instance of each one's last claim
+  const byInstance: { owner: string; tenants: number }[] = await ds.query(
+    `SELECT executed_by_instance AS owner, count(*)::int AS tenants FROM orchestrator_executions
+      WHERE tenant_id IS NOT NULL GROUP BY executed_by_instance ORDER BY executed_by_instance`,
+  );
   await ds.destroy();
+  const othersRss = await Promise.all(others.map((o) => o.stop()));
+  const tenantsOf = (owner: string) => byInstance.find((r) => r.owner === owner)?.tenants ?? 0;
+  const ownOwner = app.get(ExecutionDispatcher).owner;
+  const steps = tenants * DAILY_OPS.length;
+  const allCpuS = figures.cpu_s + othersCpu.reduce((a, b) => a + b, 0);
 
   const ideal = (tenants * CRITICAL_PATH_STEPS * latencyMs) / 1000 / concurrency;
   const report = {
@@ -137,11 +164,33 @@ async function main(): Promise<void> {
     ideal_s: +ideal.toFixed(2),
     ratio: +(wallS / ideal).toFixed(3),
     run_created_s: +startS.toFixed(2),
-    cpu_s: figures.cpu_s,
+    // CPU of the service: this process and, with --instances, the other instances
+    cpu_s: +allCpuS.toFixed(2),
     cpu_system_s: figures.cpu_system_s,
-    cpu_ms_per_1000_steps: figures.cpu_ms_per_1000_steps,
+    cpu_ms_per_1000_steps: +((allCpuS * 1e6) / steps).toFixed(1),
     peak_rss_mb: Math.round(peakRss / 1048576),
+    // others_s includes the other instances' CPU
     machine_cpu: figures.machine_cpu,
+    ...(instances > 1
+      ? {
+          instances: [
+            {
+              owner: ownOwner,
+              process: 'bench',
+              tenants: tenantsOf(ownOwner),
+              cpu_s: figures.cpu_s,
+              peak_rss_mb: Math.round(peakRss / 1048576),
+            },
+            ...others.map((o, i) => ({
+              owner: o.owner,
+              process: `child ${o.pid}`,
+              tenants: tenantsOf(o.owner),
+              cpu_s: othersCpu[i],
+              peak_rss_mb: othersRss[i].peak_rss_mb,
+            })),
+          ],
+        }
+      : {}),
     rows_written: rows,
     main_thread_s: figures.main_thread_s,
     event_loop_delay_ms: figures.event_loop_delay_ms,
