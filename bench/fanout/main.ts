@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
 
   const profiler = process.env.BENCH_PROFILE ? await startProfiler() : null;
+  const rssBeforeRun = process.memoryUsage.rss();
   const measuring = startMeasuring(sim.process.pid!);
   const othersCpu0 = others.map((o) => o.cpuS());
   const t0 = performance.now();
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
   );
   const id = (run as { execution_id: string }).execution_id;
   const startS = (performance.now() - t0) / 1000;
+  const rssRunCreated = process.memoryUsage.rss();
   let progress = await executions.progress(id);
   while (progress.status === 'running') {
     await new Promise((r) => setTimeout(r, 250));
@@ -169,6 +171,9 @@ async function main(): Promise<void> {
     cpu_system_s: figures.cpu_system_s,
     cpu_ms_per_1000_steps: +((allCpuS * 1e6) / steps).toFixed(1),
     peak_rss_mb: Math.round(peakRss / 1048576),
+    // what the service held before the run, and once it was created (the tenant list read)
+    rss_before_run_mb: Math.round(rssBeforeRun / 1048576),
+    rss_run_created_mb: Math.round(rssRunCreated / 1048576),
     // others_s includes the other instances' CPU
     machine_cpu: figures.machine_cpu,
     ...(instances > 1
