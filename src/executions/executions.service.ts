@@ -196,6 +196,7 @@ export class ExecutionsService {
         id,
         { ...parent, stepsTotal: workflow.steps.length },
         children,
+        resumeFrom.size > 0,
       );
       await this.repository.copyCompletedSteps(
         tx,

@@ -324,6 +324,37 @@ describeWith(['postgres', 'redis'], 'workflow engine on PostgreSQL', () => {
     expect(downstream.calls.map((c) => c.tenantId).sort()).toEqual([...losers].sort());
   });
 
+  it('backfills a failed daily slot from the steps its failed tenant completed, and only those it did not', async () => {
+    await engine.workflows.update('daily_operations', { max_retries: 0, retry_delay_seconds: 0 });
+    const victim = active[3];
+    downstream.when((ctx) =>
+      ctx.tenant.id === victim.id && ctx.stepName === 'calculate_procurement' ? 'fail' : 'ok',
+    );
+    const slot = {
+      workflowId: 'daily_operations',
+      scheduledFor: new Date('2026-10-11T07:00:00Z'),
+      leaderTerm: null,
+    };
+    const run = await engine.executions.startRun({ ...slot, executionType: 'scheduled' });
+    expect((await finished(engine.dataSource, run.executionId)).result_summary).toMatchObject({
+      tenants_failed: 1,
+    });
+    downstream.reset();
+
+    const backfill = await engine.executions.startRun({ ...slot, executionType: 'backfill' });
+    expect(backfill).toMatchObject({ outcome: 'started', tenants: 1 });
+    expect((await finished(engine.dataSource, backfill.executionId)).status).toBe('completed');
+    // generate_forecasts, calculate_production and validate_forecasts completed in the run:
+    // the backfill's tenant execution starts with them and calls only the rest
+    expect(downstream.calls.map((c) => [c.tenantId, OPERATION_OF[c.operation]]).sort()).toEqual(
+      ['calculate_procurement', 'project_inventory', 'send_summary'].map((step) => [
+        victim.id,
+        step,
+      ]),
+    );
+    await engine.workflows.update('daily_operations', { max_retries: 3, retry_delay_seconds: 300 });
+  });
+
   it('fails a tenant at once on a permanent 400: one call, no tenant retry, a clear error', async () => {
     await engine.workflows.update('daily_operations', { max_retries: 3, retry_delay_seconds: 0 });
     const victim = active[2];
