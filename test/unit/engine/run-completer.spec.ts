@@ -261,6 +261,24 @@ describe(RunCompleter.name, () => {
       expect(store.tables.events).toHaveLength(1);
     });
 
+    it('tries a close that failed again by itself, without a new request', async () => {
+      jest.useFakeTimers();
+      try {
+        const { store, outbox, completer } = setup({ 'run-1': [ok] });
+        outbox.failNext(new Error('connection terminated'));
+        completer.request(['run-1']);
+        await jest.runOnlyPendingTimersAsync();
+        expect(store.get('run-1')!.status).toBe('running');
+
+        // the last tenant of the day was this run's: nobody else will ask again
+        await jest.runOnlyPendingTimersAsync();
+        expect(store.get('run-1')!.status).toBe('completed');
+        expect(store.tables.events).toHaveLength(1);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
     it('coalesces the requests of many tenants into one check', async () => {
       jest.useFakeTimers();
       try {
@@ -290,6 +308,18 @@ describe(RunCompleter.name, () => {
       completer.request(['run-1']);
       await completer.flush();
       expect(seen).toEqual(['a:completed:completed', 'b:run-1']);
+    });
+
+    it('still tells the other listeners, and still resolves, when one listener throws', async () => {
+      const { completer } = setup({ 'run-1': [ok] });
+      const seen: string[] = [];
+      completer.onRunClosed(() => {
+        throw new Error('listener bug');
+      });
+      completer.onRunClosed((run) => seen.push(run.parent.id));
+      completer.request(['run-1']);
+      await expect(completer.flush()).resolves.toHaveLength(1);
+      expect(seen).toEqual(['run-1']);
     });
   });
 });
