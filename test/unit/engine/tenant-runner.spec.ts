@@ -89,6 +89,19 @@ describe(TenantRunner.name, () => {
       expect((await outcome)!.final).toMatchObject({ status: 'completed', stepsCompleted: 5 });
     });
 
+    it('follows the graph, not the order the steps are listed in', async () => {
+      const reversed = workflowOf([...daily.steps].reverse());
+      const { operations, start } = setup();
+      const outcome = (await start({ workflow: reversed }))!;
+      const started = operations.started();
+      const before = (a: string, b: string) => started.indexOf(a) < started.indexOf(b);
+      expect(before('forecast', 'production')).toBe(true);
+      expect(before('forecast', 'procurement')).toBe(true);
+      expect(before('production', 'summary')).toBe(true);
+      expect(before('procurement', 'summary')).toBe(true);
+      expect(outcome.final).toMatchObject({ status: 'completed', stepsCompleted: 5 });
+    });
+
     it('hands a step the results of the steps it depends on', async () => {
       const { operations, start } = setup();
       await start();
