@@ -10,7 +10,6 @@ import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { ClaimedExecution, ExecutionsRepository } from '../executions.repository';
-import { ResultCache } from '../result-cache';
 import type { ExecutionEntity } from '../execution.entity';
 import type { WorkflowEntity } from 'src/workflows/workflow.entity';
 import { RunCompleter } from './run-completer';
@@ -65,7 +64,6 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     private readonly runner: TenantRunner,
     private readonly writer: StateWriter,
     private readonly completer: RunCompleter,
-    private readonly cache: ResultCache,
     private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -221,14 +219,6 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     const applied = await this.writer.write({ steps: outcome.stepRows, finals: [outcome.final] });
     if (!applied.has(execution.id) || outcome.final.status === 'pending') return;
     if (execution.parentExecutionId) this.completer.request([execution.parentExecutionId]);
-    void this.cache.put(workflow.workflowName, execution.tenantId!, {
-      execution_id: execution.id,
-      run_id: execution.parentExecutionId,
-      status: outcome.final.status,
-      completed_at: outcome.final.completedAt,
-      steps: outcome.final.resultSummary?.steps,
-      error_message: outcome.final.errorMessage,
-    });
   }
 
   private async failMissingWorkflow(execution: ExecutionEntity): Promise<void> {
