@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
+import { withTimeout } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 import { LeaderGate } from 'src/leader/leader-gate';
 import { DeliveryTrackingOutcome, DeliveryTrackingService } from './delivery-tracking.service';
@@ -104,12 +105,9 @@ export class DeliveryTrackingCron implements OnApplicationBootstrap, BeforeAppli
     // in-flight calls are aborted; the run records what it checked and releases its lock
     this.shutdown.abort(new Error('shutting down'));
     if (this.current) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.current,
-        new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
-      ]);
-      clearTimeout(timer);
+      await withTimeout(this.current, SHUTDOWN_WAIT_MS, 'delivery tracking run').catch(
+        () => undefined,
+      );
     }
   }
 }

@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
+import { deadline, isTimedOut } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 import { SUPPLY_CHAIN_ALERTS_EXCHANGE } from 'src/events/event-contracts';
 import { buildDeliveryAlertEvent, deliveryAlertRoutingKey } from './delivery-alert.event';
@@ -136,24 +137,20 @@ export class DeliveryTrackingService {
     const tally: Tally = { checked: 0, errors: 0, ordersChecked: 0, alerts: zeroAlerts() };
     let tenantCount = 0;
     let failure: { code: DeliveryTrackingErrorCode; message: string } | null = null;
-    const { signal, dispose, deadlineHit } = this.runSignal(deadline, options.signal);
+    const signal = this.runSignal(deadline, options.signal);
+    let tenantIds: string[] | null = null;
     try {
-      let tenantIds: string[] | null = null;
-      try {
-        tenantIds = await this.tenants.listActiveTenantIds(signal);
-      } catch (err) {
-        failure = {
-          code: DeliveryTrackingErrorCode.TENANTS_UNAVAILABLE,
-          message: `active tenants could not be listed: ${(err as Error).message}`,
-        };
-      }
-      if (tenantIds) {
-        tenantCount = tenantIds.length;
-        await this.checkTenants(tenantIds, now, signal, tally);
-        failure = this.judge(tenantCount, tally, deadline, deadlineHit());
-      }
-    } finally {
-      dispose();
+      tenantIds = await this.tenants.listActiveTenantIds(signal);
+    } catch (err) {
+      failure = {
+        code: DeliveryTrackingErrorCode.TENANTS_UNAVAILABLE,
+        message: `active tenants could not be listed: ${(err as Error).message}`,
+      };
+    }
+    if (tenantIds) {
+      tenantCount = tenantIds.length;
+      await this.checkTenants(tenantIds, now, signal, tally);
+      failure = this.judge(tenantCount, tally, deadline, isTimedOut(signal));
     }
 
     const durationSeconds = (this.clock.now().getTime() - startedAt.getTime()) / 1000;
@@ -354,32 +351,11 @@ export class DeliveryTrackingService {
   }
 
   /** One signal for the run: the caller's cancellation or the deadline, whichever first. */
-  private runSignal(
-    deadline: Date,
-    external?: AbortSignal,
-  ): { signal: AbortSignal; dispose: () => void; deadlineHit: () => boolean } {
-    const controller = new AbortController();
+  private runSignal(deadlineAt: Date, external?: AbortSignal): AbortSignal {
+    const signal = deadline(deadlineAt.getTime() - this.clock.now().getTime(), external);
     // every tenant in flight listens to it (each HTTP call adds a listener): not a leak
-    setMaxListeners(this.config.get('DELIVERY_TRACKING_CONCURRENCY') * 4 + 16, controller.signal);
-    let hit = false;
-    const timer = setTimeout(
-      () => {
-        hit = true;
-        controller.abort(new Error(`deadline ${deadline.toISOString()} reached`));
-      },
-      Math.max(0, deadline.getTime() - this.clock.now().getTime()),
-    );
-    const onAbort = () => controller.abort(external?.reason);
-    if (external?.aborted) onAbort();
-    external?.addEventListener('abort', onAbort, { once: true });
-    return {
-      signal: controller.signal,
-      deadlineHit: () => hit,
-      dispose: () => {
-        clearTimeout(timer);
-        external?.removeEventListener('abort', onAbort);
-      },
-    };
+    setMaxListeners(this.config.get('DELIVERY_TRACKING_CONCURRENCY') * 4 + 16, signal);
+    return signal;
   }
 }
 

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import { AmqpPublisher, PublishOutcome } from './amqp-publisher';
+import { withTimeout } from 'src/common/time/deadline';
 import { OUTBOX_EXCHANGES } from './event-contracts';
 import {
   DEFAULT_OUTBOX_BACKOFF,
@@ -138,14 +139,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     if (!running) return;
     this.stopping = true;
     this.signal.notify();
-    let timer: NodeJS.Timeout | undefined;
-    const abandoned = await Promise.race([
-      running.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), this.options.stopTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const abandoned = await withTimeout(running, this.options.stopTimeoutMs, 'outbox batch').then(
+      () => false,
+      () => true,
+    );
     if (abandoned)
       this.logger.warn('outbox relay stopped with a batch in flight; it will be re-sent');
     this.running = null;

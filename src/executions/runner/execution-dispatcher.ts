@@ -7,6 +7,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
+import { deadline } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { ClaimedExecution, ExecutionsRepository } from '../executions.repository';
@@ -26,7 +27,8 @@ interface Ready {
 interface InFlight {
   execution: ExecutionEntity;
   controller: AbortController;
-  deadlineTimer: NodeJS.Timeout | null;
+  /** stops listening for the run's deadline once the execution is done */
+  disarmDeadline: () => void;
   done: Promise<void>;
 }
 
@@ -173,16 +175,18 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     const entry: InFlight = {
       execution,
       controller,
-      deadlineTimer: null,
+      disarmDeadline: () => undefined,
       done: Promise.resolve(),
     };
     if (remaining !== null) {
       if (remaining <= 0) controller.abort('deadline' satisfies AbortReason);
-      else
-        entry.deadlineTimer = setTimeout(
-          () => controller.abort('deadline' satisfies AbortReason),
-          remaining,
-        );
+      else {
+        // the runner tells a deadline from a shutdown or a lost lease by the reason
+        const expiry = deadline(remaining);
+        const onExpiry = () => controller.abort('deadline' satisfies AbortReason);
+        expiry.addEventListener('abort', onExpiry, { once: true });
+        entry.disarmDeadline = () => expiry.removeEventListener('abort', onExpiry);
+      }
     }
     this.inFlight.set(execution.id, entry);
     entry.done = (
@@ -194,7 +198,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
         this.logger.error(`execution ${execution.id} crashed: ${err.stack ?? err.message}`),
       )
       .finally(() => {
-        if (entry.deadlineTimer) clearTimeout(entry.deadlineTimer);
+        entry.disarmDeadline();
         this.inFlight.delete(execution.id);
         this.startReady();
         this.wake();
