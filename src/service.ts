@@ -5,7 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { Clock } from './common/time/clock';
-import { withTimeout } from './common/time/deadline';
+import { TimeoutError, withTimeout } from './common/time/deadline';
 import { ConfigError, validateEnv } from './config/validate-env';
 import { Env } from './config/env.schema';
 
@@ -53,12 +53,16 @@ export function exitOnSignals(app: INestApplication, timeoutSeconds: number): vo
     if (closing) return;
     closing = true;
     const logger = app.get(Logger);
-    logger.log(`${signal} received: shutting down`);
+    logger.log({ msg: 'shutting down', signal });
     releaseKeepAliveClients(app.getHttpServer() as Server);
     withTimeout(app.close(), timeoutSeconds * 1000, 'shutdown')
       .then(() => process.exit(0))
       .catch((err: Error) => {
-        logger.error(`shutdown failed: ${err.message}`);
+        logger.error({
+          msg: err instanceof TimeoutError ? 'shutdown took too long; exiting' : 'shutdown failed',
+          error: err.message,
+          timeoutSeconds,
+        });
         process.exit(1);
       });
   };

@@ -55,9 +55,11 @@ export class DeliveryTrackingCron implements OnApplicationBootstrap, BeforeAppli
       start: true,
     });
     this.registry?.addCronJob(DELIVERY_TRACKING_CRON_JOB, this.job);
-    this.logger.log(
-      `Delivery tracking scheduled at "${cronTime}"; next ${this.nextRunAt()?.toISOString() ?? 'never'}`,
-    );
+    this.logger.log({
+      msg: 'delivery tracking scheduled',
+      cron: cronTime,
+      nextRunAt: this.nextRunAt()?.toISOString() ?? null,
+    });
   }
 
   nextRunAt(): Date | null {
@@ -90,7 +92,10 @@ export class DeliveryTrackingCron implements OnApplicationBootstrap, BeforeAppli
       }
       return result.value;
     } catch (err) {
-      this.logger.error(`Delivery tracking run could not be recorded: ${(err as Error).message}`);
+      this.logger.error({
+        msg: 'delivery tracking run could not be recorded',
+        error: (err as Error).message,
+      });
       return null;
     }
   }

@@ -125,14 +125,16 @@ export class DeliveryTrackingService {
       leaseExpiresAt: new Date(deadline.getTime() + LEASE_MARGIN_MS),
     });
     if (!start.started) {
-      this.logger.warn(
-        `Delivery tracking not started: run ${start.active?.id ?? '?'} by ${start.active?.holder ?? '?'} ` +
-          `is still active (started ${start.active?.startedAt.toISOString() ?? '?'})`,
-      );
+      this.logger.warn({
+        msg: 'delivery tracking not started: another run is still active',
+        activeRunId: start.active?.id ?? null,
+        activeHolder: start.active?.holder ?? null,
+        activeStartedAt: start.active?.startedAt.toISOString() ?? null,
+      });
       return { status: 'refused', active: start.active };
     }
     const { runId } = start;
-    this.logger.log(`Delivery tracking run ${runId} started (${options.trigger})`);
+    this.logger.log({ msg: 'delivery tracking run started', runId, trigger: options.trigger });
 
     const tally: Tally = { checked: 0, errors: 0, ordersChecked: 0, alerts: zeroAlerts() };
     let tenantCount = 0;
@@ -166,15 +168,12 @@ export class DeliveryTrackingService {
     if (failure) this.metrics.errors.inc({ reason: failure.code.toLowerCase() });
     await this.finishRun(runId, options.trigger, startedAt, status, summary, failure);
 
-    const line =
-      `Delivery tracking run ${runId} ${status} in ${durationSeconds.toFixed(1)}s: ` +
-      `${summary.tenants} tenants, ${summary.purchase_orders_checked} purchase orders, ` +
-      `alerts ${JSON.stringify(summary.alerts)}, ${summary.errors} errors`;
+    const fields = { runId, status, durationSeconds, ...summary };
     if (failure) {
-      this.logger.error(`${line}; ${failure.code}: ${failure.message}`);
+      this.logger.error({ msg: 'delivery tracking run failed', ...fields, ...failure });
       return { status: 'failed', runId, summary, durationSeconds, ...failure };
     }
-    this.logger.log(line);
+    this.logger.log({ msg: 'delivery tracking run completed', ...fields });
     return { status: 'completed', runId, summary, durationSeconds };
   }
 
@@ -226,9 +225,11 @@ export class DeliveryTrackingService {
           if (signal.aborted) return;
           tally.errors++;
           this.metrics.errors.inc({ reason: 'tenant' });
-          this.logger.warn(
-            `Delivery tracking failed for tenant ${tenantId}: ${(err as Error).message}`,
-          );
+          this.logger.warn({
+            msg: 'delivery tracking failed for a tenant',
+            tenantId,
+            error: (err as Error).message,
+          });
         }
       }
     };
@@ -295,23 +296,28 @@ export class DeliveryTrackingService {
   }
 
   private logAlert(tenantId: string, d: DeliveryAlertDecision): void {
-    const po = d.context.po_number;
+    const alert = { alertType: d.type, tenantId, poNumber: d.context.po_number };
     switch (d.type) {
-      case 'DELIVERY_ARRIVING_SOON': {
-        const minutes = Number(d.context.minutes_until_delivery);
-        const when = minutes > 0 ? `delivery in ${formatMinutes(minutes)}` : 'delivery window open';
-        this.logger.log(`Generated DELIVERY_ARRIVING_SOON for ${po} (${when}) tenant ${tenantId}`);
+      case 'DELIVERY_ARRIVING_SOON':
+        this.logger.log({
+          msg: 'delivery alert generated',
+          ...alert,
+          minutesUntilDelivery: Number(d.context.minutes_until_delivery),
+        });
         return;
-      }
       case 'DELIVERY_OVERDUE':
-        this.logger.warn(
-          `Generated DELIVERY_OVERDUE for ${po} (${d.context.delay_minutes} minutes late) tenant ${tenantId}`,
-        );
+        this.logger.warn({
+          msg: 'delivery alert generated',
+          ...alert,
+          delayMinutes: Number(d.context.delay_minutes),
+        });
         return;
       case 'STOCK_RECEIPT_INCOMPLETE':
-        this.logger.log(
-          `Generated STOCK_RECEIPT_INCOMPLETE for ${po} (receipt ${String(d.context.receipt_status)}) tenant ${tenantId}`,
-        );
+        this.logger.log({
+          msg: 'delivery alert generated',
+          ...alert,
+          receiptStatus: String(d.context.receipt_status),
+        });
     }
   }
 
@@ -344,9 +350,11 @@ export class DeliveryTrackingService {
       });
     } catch (err) {
       // the run and its alerts stand; only the history entry is missing
-      this.logger.warn(
-        `Delivery tracking run ${runId} not recorded in the execution history: ${(err as Error).message}`,
-      );
+      this.logger.warn({
+        msg: 'delivery tracking run not recorded in the execution history',
+        runId,
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -364,10 +372,4 @@ function zeroAlerts(): Record<DeliveryAlertType, number> {
     DeliveryAlertType,
     number
   >;
-}
-
-function formatMinutes(total: number): string {
-  const h = Math.floor(total / 60);
-  const m = total % 60;
-  return h > 0 ? `${h}h ${m}m` : `${m}m`;
 }

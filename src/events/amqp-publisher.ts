@@ -69,7 +69,7 @@ export class AmqpPublisher {
       onReady();
     });
     this.channel.on('error', (err: Error) =>
-      this.logger.warn(`outbox channel setup failed: ${err.message}`),
+      this.logger.warn({ msg: 'outbox channel setup failed', error: err.message }),
     );
   }
 

@@ -33,7 +33,9 @@ export class RedisConnection implements OnApplicationShutdown {
           connectTimeout: config.get('REDIS_CONNECT_TIMEOUT_MS'),
         })
       : null;
-    this.client?.on('error', (err: Error) => this.logger.warn(`redis: ${err.message}`));
+    this.client?.on('error', (err: Error) =>
+      this.logger.warn({ msg: 'redis connection error', error: err.message }),
+    );
   }
 
   async ping(): Promise<{ ok: boolean; reason?: string }> {

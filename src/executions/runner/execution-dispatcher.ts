@@ -123,7 +123,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
         );
         if (claimed.length > 0) this.ready.push(...(await this.prepare(claimed)));
       } catch (err) {
-        this.logger.warn(`claiming work failed: ${(err as Error).message}`);
+        this.logger.warn({ msg: 'claiming work failed', error: (err as Error).message });
         await this.waitForWake(this.pollMs);
         continue;
       }
@@ -195,7 +195,11 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
         : this.failMissingWorkflow(execution)
     )
       .catch((err: Error) =>
-        this.logger.error(`execution ${execution.id} crashed: ${err.stack ?? err.message}`),
+        this.logger.error({
+          msg: 'execution crashed',
+          executionId: execution.id,
+          error: err.stack ?? err.message,
+        }),
       )
       .finally(() => {
         entry.disarmDeadline();
@@ -258,12 +262,15 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       for (const id of ids) {
         const entry = this.inFlight.get(id);
         if (entry && !kept.has(id) && !entry.controller.signal.aborted) {
-          this.logger.warn(`lease on execution ${id} lost; abandoning it to its new owner`);
+          this.logger.warn({
+            msg: 'lease lost; abandoning the execution to its new owner',
+            executionId: id,
+          });
           entry.controller.abort('lease-lost' satisfies AbortReason);
         }
       }
     } catch (err) {
-      this.logger.warn(`lease renewal failed: ${(err as Error).message}`);
+      this.logger.warn({ msg: 'lease renewal failed', error: (err as Error).message });
     }
   }
 
@@ -272,7 +279,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       const parents = await this.repository.cancelOverdue(this.clock.now());
       if (parents.length > 0) this.completer.request(parents);
     } catch (err) {
-      this.logger.warn(`overdue sweep failed: ${(err as Error).message}`);
+      this.logger.warn({ msg: 'overdue sweep failed', error: (err as Error).message });
     }
   }
 
@@ -290,7 +297,9 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     const waiting = this.ready.splice(0).map((r) => r.execution.id);
     await this.repository
       .release(this.owner, [...entries.map((e) => e.execution.id), ...waiting])
-      .catch((err: Error) => this.logger.warn(`could not hand back work: ${err.message}`));
+      .catch((err: Error) =>
+        this.logger.warn({ msg: 'could not hand back work', error: err.message }),
+      );
     await this.completer.flush();
   }
 
