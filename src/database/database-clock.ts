@@ -4,7 +4,7 @@ import { Gauge, register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
 import { Clock, SystemClock } from 'src/common/time/clock';
-import { withTimeout } from 'src/common/time/with-timeout';
+import { withTimeout } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 import { ClockSkewReading, readClockSkew } from './clock-skew';
 
@@ -120,6 +120,7 @@ export class DatabaseClock extends Clock implements OnApplicationBootstrap, OnAp
       const rows: { now: Date | string }[] = await withTimeout(
         this.dataSource.query('SELECT clock_timestamp() AS now'),
         MEASURE_TIMEOUT_MS,
+        'database clock reading',
       );
       const receivedAtMs = this.local.now().getTime();
       const reading = readClockSkew(

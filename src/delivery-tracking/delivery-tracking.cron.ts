@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
+import { withTimeout } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 import { LeaderGate } from 'src/leader/leader-gate';
 import { DeliveryTrackingOutcome, DeliveryTrackingService } from './delivery-tracking.service';
@@ -54,9 +55,11 @@ export class DeliveryTrackingCron implements OnApplicationBootstrap, BeforeAppli
       start: true,
     });
     this.registry?.addCronJob(DELIVERY_TRACKING_CRON_JOB, this.job);
-    this.logger.log(
-      `Delivery tracking scheduled at "${cronTime}"; next ${this.nextRunAt()?.toISOString() ?? 'never'}`,
-    );
+    this.logger.log({
+      msg: 'delivery tracking scheduled',
+      cron: cronTime,
+      nextRunAt: this.nextRunAt()?.toISOString() ?? null,
+    });
   }
 
   nextRunAt(): Date | null {
@@ -89,7 +92,10 @@ export class DeliveryTrackingCron implements OnApplicationBootstrap, BeforeAppli
       }
       return result.value;
     } catch (err) {
-      this.logger.error(`Delivery tracking run could not be recorded: ${(err as Error).message}`);
+      this.logger.error({
+        msg: 'delivery tracking run could not be recorded',
+        error: (err as Error).message,
+      });
       return null;
     }
   }
@@ -104,12 +110,9 @@ export class DeliveryTrackingCron implements OnApplicationBootstrap, BeforeAppli
     // in-flight calls are aborted; the run records what it checked and releases its lock
     this.shutdown.abort(new Error('shutting down'));
     if (this.current) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.current,
-        new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
-      ]);
-      clearTimeout(timer);
+      await withTimeout(this.current, SHUTDOWN_WAIT_MS, 'delivery tracking run').catch(
+        () => undefined,
+      );
     }
   }
 }

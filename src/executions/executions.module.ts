@@ -7,7 +7,6 @@ import { ExecutionsController, WorkflowRunsController } from './executions.contr
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
 import { ExecutionHistoryModule } from './execution-history.module';
-import { ResultCache } from './result-cache';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
 import { RunCompleter } from './runner/run-completer';
 import { StateWriter } from './runner/state-writer';
@@ -25,7 +24,6 @@ import { TenantDirectoryAdapter } from './tenant-directory.adapter';
     RunCompleter,
     StateWriter,
     TenantRunner,
-    ResultCache,
     { provide: TenantDirectory, useClass: TenantDirectoryAdapter },
     // what the engine stamps on executions (started_at, completed_at, deadlines, retry
     // times) comes from the database clock, the same authority slots fire by

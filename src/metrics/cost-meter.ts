@@ -68,7 +68,11 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
     let row = this.pending.get(step.executionId);
     if (!row) {
       if (this.pending.size >= MAX_PENDING_EXECUTIONS) {
-        this.logger.warn(`cost counters dropped for ${step.executionId}: too many waiting`);
+        this.logger.warn({
+          msg: 'cost counters dropped: too many executions waiting',
+          executionId: step.executionId,
+          waiting: this.pending.size,
+        });
         return;
       }
       row = {
@@ -112,9 +116,11 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
     try {
       await this.repository.addCosts(batch);
     } catch (err) {
-      this.logger.warn(
-        `cost counters not written yet (${batch.length} executions): ${(err as Error).message}`,
-      );
+      this.logger.warn({
+        msg: 'cost counters not written yet',
+        executions: batch.length,
+        error: (err as Error).message,
+      });
       for (const r of batch) this.merge(r);
       return;
     }

@@ -44,6 +44,6 @@ export class MetricsRollupJob implements OnApplicationBootstrap, BeforeApplicati
   @LeaderOnly()
   async tick(): Promise<void> {
     const rows = await this.rollups.rollupRecent();
-    this.logger.log(`daily rollup written: ${rows.length} rows`);
+    this.logger.log({ msg: 'daily rollup written', rows: rows.length });
   }
 }

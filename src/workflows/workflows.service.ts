@@ -59,7 +59,8 @@ export class WorkflowsService implements OnApplicationBootstrap {
         MAX_WORKFLOW_DURATION_SECONDS: this.config.get('MAX_WORKFLOW_DURATION_SECONDS'),
       }),
     );
-    if (created.length > 0) this.logger.log(`installed built-in workflows: ${created.join(', ')}`);
+    if (created.length > 0)
+      this.logger.log({ msg: 'installed built-in workflows', workflows: created });
   }
 
   async list(): Promise<WorkflowView[]> {

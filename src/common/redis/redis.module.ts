@@ -1,6 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
-import { withTimeout } from 'src/common/time/with-timeout';
+import { withTimeout } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 
 /** Readiness answers within 2 s whatever hangs: the ping gets 1.5 s. */
@@ -33,13 +33,15 @@ export class RedisConnection implements OnApplicationShutdown {
           connectTimeout: config.get('REDIS_CONNECT_TIMEOUT_MS'),
         })
       : null;
-    this.client?.on('error', (err: Error) => this.logger.warn(`redis: ${err.message}`));
+    this.client?.on('error', (err: Error) =>
+      this.logger.warn({ msg: 'redis connection error', error: err.message }),
+    );
   }
 
   async ping(): Promise<{ ok: boolean; reason?: string }> {
     if (!this.client) return { ok: true };
     try {
-      await withTimeout(this.client.ping(), PING_TIMEOUT_MS);
+      await withTimeout(this.client.ping(), PING_TIMEOUT_MS, 'redis PING');
       return { ok: true };
     } catch (err) {
       return { ok: false, reason: `redis unreachable: ${(err as Error).message}` };

@@ -82,7 +82,7 @@ export class RunCompleter {
       try {
         closed = await this.close(ids);
       } catch (err) {
-        this.logger.error(`closing runs failed: ${(err as Error).message}`);
+        this.logger.error({ msg: 'closing runs failed', error: (err as Error).message });
         if (ids) for (const id of ids) this.requested.add(id);
         failed = true;
       }
@@ -185,9 +185,17 @@ export class RunCompleter {
           },
         ]);
         closed.push({ parent, status, summary });
-        const line = `run ${parent.id} of ${parent.workflowName} ${status}: ${t.succeeded}/${t.tenants} tenants succeeded in ${durationSeconds} s`;
-        if (unsuccessful > 0) this.logger.warn(`${line}; ${errorMessage}`);
-        else this.logger.log(line);
+        const fields = {
+          msg: 'run closed',
+          status,
+          executionId: parent.id,
+          workflowName: parent.workflowName,
+          tenants: t.tenants,
+          tenantsSucceeded: t.succeeded,
+          durationSeconds,
+        };
+        if (unsuccessful > 0) this.logger.warn({ ...fields, error: errorMessage });
+        else this.logger.log(fields);
       }
       return closed;
     });

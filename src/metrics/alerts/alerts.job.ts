@@ -41,6 +41,6 @@ export class AlertsJob implements OnApplicationBootstrap, BeforeApplicationShutd
   @LeaderOnly()
   async tick(): Promise<void> {
     const opened = await this.alerts.evaluate();
-    if (opened.length > 0) this.logger.warn(`${opened.length} alert(s) opened`);
+    if (opened.length > 0) this.logger.warn({ msg: 'alerts opened', opened: opened.length });
   }
 }

@@ -100,12 +100,16 @@ export class AlertsService implements OnApplicationBootstrap {
     this.executions.onRunClosed((run) => {
       // a listener must not reject: the outcome is logged and the periodic check retries
       this.onRunClosed(run).catch((err: Error) =>
-        this.logger.error(`alert check of run ${run.parent.id} failed: ${err.message}`),
+        this.logger.error({
+          msg: 'alert check of a closed run failed',
+          executionId: run.parent.id,
+          error: err.message,
+        }),
       );
     });
     this.databaseClock.onSkewChange((change) => {
       this.onClockSkew(change).catch((err: Error) =>
-        this.logger.error(`clock skew alert failed: ${err.message}`),
+        this.logger.error({ msg: 'clock skew alert failed', error: err.message }),
       );
     });
     this.statistics.addSection((now) => this.statisticsSection(now));
@@ -535,9 +539,11 @@ export class AlertsService implements OnApplicationBootstrap {
     try {
       await this.notifier.notify(alert);
     } catch (err) {
-      this.logger.warn(
-        `alert ${alert.id} notice not sent (the outbox event was): ${(err as Error).message}`,
-      );
+      this.logger.warn({
+        msg: 'alert notice not sent (the outbox event was)',
+        alertId: alert.id,
+        error: (err as Error).message,
+      });
     }
     return alert;
   }
