@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ClientsModule } from 'src/clients/clients.module';
 import { AppError } from 'src/common/errors/app-error';
 import { RedisModule } from 'src/common/redis/redis.module';
-import { commandContextModule } from 'src/config/command-context';
+import { commandContextModule } from 'src/command-context';
 import { Env } from 'src/config/env.schema';
 import { EventsModule } from 'src/events/events.module';
 import { ExecutionsModule } from './executions.module';

@@ -1,6 +1,6 @@
 import type { Tenant } from 'src/clients/operation-registry';
 import type { Transaction } from 'src/database/transaction';
-import type { CalendarRef, DayPolicy } from './calendar';
+import type { CalendarRef, DayPolicy } from 'src/common/time/calendar';
 import type { OverlapPolicy } from './slot-planner';
 
 /**

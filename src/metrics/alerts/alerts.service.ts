@@ -21,7 +21,7 @@ import {
 } from './alert.event';
 import { AlertNotifier } from './alert-notifier';
 import { AlertDraft, AlertRow, AlertsRepository, DeadlineVerdict } from './alerts.repository';
-import { DeadlineRule } from './deadline-spec';
+import { DeadlineRule } from 'src/common/time/deadline-spec';
 import { SlowRunRule, slowRunVerdict } from './slow-run';
 
 const TIERS_BY_PRIORITY = ['free', 'starter', 'professional', 'enterprise'] as const;
