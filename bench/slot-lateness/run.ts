@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   );
 
   const startedAt = new Map<number, number>();
-  const executions = new ExecutionsFacadeAdapter(engine.executions);
+  const executions = new ExecutionsFacadeAdapter(engine.executions, engine.queries);
   const startRun = executions.startRun.bind(executions);
   executions.startRun = async (req, within) => {
     const result = await startRun(req, within);

@@ -122,7 +122,7 @@ export interface SkippedSlotRequest {
   leaderTerm: string | null;
 }
 
-/** The executions module's facade (ExecutionsService). */
+/** The executions module's facades (ExecutionCommandsService, ExecutionQueriesService). */
 export abstract class ScheduleExecutions {
   /** Reads what a hand-over needs; `withTenants` lists them from the tenant service (HTTP). */
   abstract prepareHandOver(workflowId: string, withTenants: boolean): Promise<HandOverContext>;

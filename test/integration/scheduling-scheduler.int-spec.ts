@@ -63,7 +63,7 @@ describeWith(['postgres'], 'workflow scheduler on PostgreSQL', () => {
     const s = new WorkflowSchedulerService(
       new FakeLeaderGate(term),
       new WorkflowsFacadeAdapter(engine.workflows),
-      new ExecutionsFacadeAdapter(engine.executions),
+      new ExecutionsFacadeAdapter(engine.executions, engine.queries),
       new FakeScheduleTenants(tenants),
       clock,
       new SchedulerSettings({ autoStart: false, ...settings }),
