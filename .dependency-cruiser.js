@@ -61,6 +61,15 @@ module.exports = {
       to: { path: '^tools/' },
     },
     {
+      name: 'no-test-code-in-service',
+      comment:
+        'fakes and test helpers live under test/ and never ship in dist/; only specs use them ' +
+        '(test/unit/build-has-no-fakes.spec.ts checks the build)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '\\.(spec|int-spec|e2e-spec)\\.ts$' },
+      to: { path: '^test/' },
+    },
+    {
       name: 'no-orphans',
       comment: 'a file nothing imports is dead code or a missing wire-up (entry points excepted)',
       severity: 'error',

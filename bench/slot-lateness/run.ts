@@ -13,12 +13,12 @@
  */
 import { Logger } from '@nestjs/common';
 import { SystemClock } from 'src/common/time/clock';
-import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
+import { FakeLeaderGate } from '../../test/fakes/fake-leader-gate';
 import {
   ExecutionsFacadeAdapter,
   WorkflowsFacadeAdapter,
 } from 'src/scheduling/scheduling.adapters';
-import { FakeScheduleTenants } from 'src/scheduling/testing/scheduling.fakes';
+import { FakeScheduleTenants } from '../../test/fakes/scheduling.fakes';
 import {
   SchedulerSettings,
   WorkflowSchedulerService,

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../fakes/fake-clock';
 import { serviceUrls } from 'src/config/env.schema';
 import { ExecutionCommandsService } from 'src/executions/execution-commands.service';
 import { startSimulator } from 'tools/simulator';
