@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
-import { validateCron, validateTimezone } from 'src/scheduling/cron-time';
-import { parseDeadlines } from 'src/metrics/alerts/deadline-spec';
+import { validateCron, validateTimezone } from 'src/common/time/cron-time';
+import { parseDeadlines } from 'src/common/time/deadline-spec';
 
 /**
  * One environment variable: how to read it, its default, and what is accepted.

@@ -13,7 +13,7 @@ import {
   FakePurchaseOrderSource,
   FakeRunRecorder,
   FakeTenantSource,
-} from './delivery-tracking.fakes';
+} from 'test/fakes/delivery-tracking.fakes';
 import { DeliveryTrackingErrorCode } from './delivery-tracking.errors';
 import { DeliveryTrackingMetrics } from './delivery-tracking.metrics';
 import { DeliveryTrackingService, LOOKAHEAD_MS } from './delivery-tracking.service';

@@ -5,7 +5,9 @@ import { DatabaseClock } from 'src/database/database-clock';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { ExecutionsController, WorkflowRunsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
-import { ExecutionsService } from './executions.service';
+import { ExecutionCommandsService } from './execution-commands.service';
+import { ExecutionListenersService } from './execution-listeners.service';
+import { ExecutionQueriesService } from './execution-queries.service';
 import { ExecutionHistoryModule } from './execution-history.module';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
 import { RunCompleter } from './runner/run-completer';
@@ -19,7 +21,9 @@ import { TenantDirectoryAdapter } from './tenant-directory.adapter';
   controllers: [ExecutionsController, WorkflowRunsController],
   providers: [
     ExecutionsRepository,
-    ExecutionsService,
+    ExecutionCommandsService,
+    ExecutionQueriesService,
+    ExecutionListenersService,
     ExecutionDispatcher,
     RunCompleter,
     StateWriter,
@@ -29,6 +33,11 @@ import { TenantDirectoryAdapter } from './tenant-directory.adapter';
     // times) comes from the database clock, the same authority slots fire by
     { provide: Clock, useExisting: DatabaseClock },
   ],
-  exports: [ExecutionsService, ExecutionHistoryModule],
+  exports: [
+    ExecutionCommandsService,
+    ExecutionQueriesService,
+    ExecutionListenersService,
+    ExecutionHistoryModule,
+  ],
 })
 export class ExecutionsModule {}

@@ -6,7 +6,7 @@ import { LeaderGate } from './leader-gate';
 import { LeaderOnly } from './leader-only.decorator';
 import { LeaderOnlyExplorer } from './leader-only.explorer';
 import { LeaderErrorCode } from './leader.errors';
-import { FakeLeaderGate } from './testing/fake-leader-gate';
+import { FakeLeaderGate } from 'test/fakes/fake-leader-gate';
 
 class HourlyJob {
   readonly terms: string[] = [];

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { AppConfig } from 'src/config/app-config.service';
 import { validateEnv } from 'src/config/validate-env';
-import type { FinishedStep } from 'src/executions/executions.service';
+import type { FinishedStep } from 'src/executions/execution-listeners.service';
 import { CostMeter, CpuMeter } from './cost-meter';
 import type { CostIncrement, MetricsRepository } from './metrics.repository';
 import { WorkflowMetrics } from './workflow-metrics';

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config.service';
-import type { FinishedStep } from 'src/executions/executions.service';
+import type { FinishedStep } from 'src/executions/execution-listeners.service';
 import { CostIncrement, MetricsRepository, Prices, pricesOf } from './metrics.repository';
 import { WorkflowMetrics } from './workflow-metrics';
 

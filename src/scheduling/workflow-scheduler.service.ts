@@ -8,7 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Tenant } from 'src/clients/operation-registry';
 import { LeaderGate } from 'src/leader/leader-gate';
-import { CronTimeError } from './cron-time';
+import { CronTimeError } from 'src/common/time/cron-time';
 import { decideOverlap } from './overlap';
 import {
   HandOverWithin,

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OperationRegistry } from 'src/clients/operation-registry';
-import { validateCalendar } from 'src/scheduling/calendar';
-import { validateCron, validateTimezone } from 'src/scheduling/cron-time';
+import { validateCalendar } from 'src/common/time/calendar';
+import { validateCron, validateTimezone } from 'src/common/time/cron-time';
 import { AppConfig } from 'src/config/app-config.service';
 import { Transaction } from 'src/database/transaction';
 import { builtInWorkflows } from './catalogue/built-in-workflows';

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SystemClock } from 'src/common/time/clock';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../fakes/fake-clock';
 import type { AppConfig } from 'src/config/app-config.service';
 import { buildDataSourceOptions } from 'src/database/data-source';
 import { CLOCK_SKEW_METRIC, ClockSkewChange, DatabaseClock } from 'src/database/database-clock';

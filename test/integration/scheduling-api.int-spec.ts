@@ -22,7 +22,7 @@ import {
   InMemoryScheduleWorkflows,
   scheduledWorkflow,
   tenant,
-} from 'src/scheduling/testing/scheduling.fakes';
+} from '../fakes/scheduling.fakes';
 import { SchedulerSettings } from 'src/scheduling/workflow-scheduler.service';
 
 /**

@@ -9,7 +9,7 @@ import { DatabaseModule } from 'src/database/database.module';
 import { EventsModule } from 'src/events/events.module';
 import { TenantDirectory } from 'src/executions/ports';
 import { LeaderGate } from 'src/leader/leader-gate';
-import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
+import { FakeLeaderGate } from '../fakes/fake-leader-gate';
 import { AlertNotifier } from 'src/metrics/alerts/alert-notifier';
 import type { AlertRow } from 'src/metrics/alerts/alerts.repository';
 import { MetricsModule } from 'src/metrics/metrics.module';

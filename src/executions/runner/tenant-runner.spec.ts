@@ -4,12 +4,12 @@ import {
   OperationContext,
   OperationRegistry,
 } from 'src/clients/operation-registry';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from 'test/fakes/fake-clock';
 import type { WorkflowEntity } from 'src/workflows/workflow.entity';
 import type { ExecutionEntity } from '../execution.entity';
 import type { StateWriter } from './state-writer';
 import { TenantRunner } from './tenant-runner';
-import { upstreamFailure as upstream } from './testing/upstream-failure';
+import { upstreamFailure as upstream } from 'test/fakes/upstream-failure';
 
 /** Answers every operation, except the ones told to throw; records each context. */
 class ScriptedRegistry extends OperationRegistry {

@@ -4,8 +4,8 @@ import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
 import { OUTBOX_EXCHANGES } from 'src/events/event-contracts';
 import { OutboxService } from 'src/events/outbox.service';
-import type { ClosedRun } from 'src/executions/executions.service';
-import { ExecutionsService } from 'src/executions/executions.service';
+import type { ClosedRun } from 'src/executions/execution-listeners.service';
+import { ExecutionListenersService } from 'src/executions/execution-listeners.service';
 import { ClockSkewChange, DatabaseClock } from 'src/database/database-clock';
 import { LeaderGate } from 'src/leader/leader-gate';
 import { WorkflowsService } from 'src/workflows/workflows.service';
@@ -21,7 +21,7 @@ import {
 } from './alert.event';
 import { AlertNotifier } from './alert-notifier';
 import { AlertDraft, AlertRow, AlertsRepository, DeadlineVerdict } from './alerts.repository';
-import { DeadlineRule } from './deadline-spec';
+import { DeadlineRule } from 'src/common/time/deadline-spec';
 import { SlowRunRule, slowRunVerdict } from './slow-run';
 
 const TIERS_BY_PRIORITY = ['free', 'starter', 'professional', 'enterprise'] as const;
@@ -78,7 +78,7 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly repository: AlertsRepository,
     private readonly outbox: OutboxService,
     private readonly notifier: AlertNotifier,
-    private readonly executions: ExecutionsService,
+    private readonly executions: ExecutionListenersService,
     private readonly workflows: WorkflowsService,
     private readonly statistics: StatisticsService,
     private readonly metrics: WorkflowMetrics,

@@ -1,4 +1,4 @@
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../../fakes/fake-clock';
 import {
   ORCHESTRATOR_EXCHANGE,
   WORKFLOW_COMPLETED,

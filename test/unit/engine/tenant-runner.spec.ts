@@ -1,6 +1,6 @@
 import { ClientsError, ClientsErrorCode } from 'src/clients/clients.errors';
 import { UpstreamError, UpstreamErrorCode } from 'src/clients/http/upstream.error';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../../fakes/fake-clock';
 import type { ExecutionEntity } from 'src/executions/execution.entity';
 import { StateWriter } from 'src/executions/runner/state-writer';
 import { stepIdempotencyKey } from 'src/executions/runner/step-key';

@@ -3,8 +3,8 @@ import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { Clock, SystemClock } from 'src/common/time/clock';
 import { DatabaseModule } from 'src/database/database.module';
-import { ConfigModule } from './config.module';
-import { Env } from './env.schema';
+import { ConfigModule } from 'src/config/config.module';
+import { Env } from 'src/config/env.schema';
 
 /**
  * The root of a one-shot CLI command: configuration, the database, a system clock and the
