@@ -6,6 +6,7 @@ import { ClientsModule } from './clients/clients.module';
 import { AuditModule } from './auth/audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/time/clock';
+import { PeriodicJobsModule } from './common/jobs/periodic-jobs.module';
 import { redactRequest } from './common/logging/redact';
 import { RedisModule } from './common/redis/redis.module';
 import { ConfigModule } from './config/config.module';
@@ -59,6 +60,7 @@ export class AppModule {
           controller: PrometheusMetricsController,
           defaultMetrics: { enabled: true },
         }),
+        PeriodicJobsModule,
         AuthModule,
         AuditModule,
         DatabaseModule,

@@ -1,6 +1,7 @@
 import { DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
+import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { Clock, SystemClock } from 'src/common/time/clock';
 import { DatabaseModule } from 'src/database/database.module';
 import { ConfigModule } from './config.module';
@@ -25,6 +26,7 @@ export function commandContextModule(
       LoggerModule.forRoot({
         pinoHttp: [{ level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true })],
       }),
+      PeriodicJobsModule,
       DatabaseModule,
       ...imports,
     ],

@@ -1,5 +1,5 @@
 export enum LeaderErrorCode {
-  /** A @LeaderOnly() method sits on a class that does not inject LeaderGate (found at boot). */
+  /** A leader-only periodic job is defined in a process without a LeaderGate (found at boot). */
   GateMissing = 'LEADER_GATE_MISSING',
   /** The leader record could not be read (database unreachable). */
   StateUnavailable = 'LEADER_STATE_UNAVAILABLE',

@@ -1,10 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from 'src/config/app-config.service';
 import { LeaderElectionService } from './leader-election.service';
 import { LeaderGate } from './leader-gate';
 import { LeaderLock } from './leader-lock';
-import { LeaderOnlyExplorer } from './leader-only.explorer';
 import { LeaderSettings } from './leader-settings';
 import { leaderTimings } from './leader-timing';
 import { LeaderController } from './leader.controller';
@@ -18,7 +16,6 @@ import { RedlockLeaderLock } from './redlock-leader-lock.adapter';
  */
 @Global()
 @Module({
-  imports: [DiscoveryModule],
   controllers: [LeaderController],
   providers: [
     { provide: LeaderSettings, inject: [AppConfig], useFactory: LeaderSettings.fromConfig },
@@ -39,7 +36,6 @@ import { RedlockLeaderLock } from './redlock-leader-lock.adapter';
     LeaderRepository,
     LeaderElectionService,
     { provide: LeaderGate, useExisting: LeaderElectionService },
-    LeaderOnlyExplorer,
   ],
   exports: [LeaderGate, LeaderElectionService],
 })

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { TenantClient } from 'src/clients';
 import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
 import { AppConfig } from 'src/config/app-config.service';
@@ -35,7 +34,7 @@ function crashAfterClaim(config: AppConfig): (() => void) | null {
  * (ClientsModule) and Clock, all global. The scheduler judges slots by the database clock.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), WorkflowsModule, ExecutionsModule, IdempotencyModule],
+  imports: [WorkflowsModule, ExecutionsModule, IdempotencyModule],
   controllers: [ScheduleController],
   providers: [
     {
