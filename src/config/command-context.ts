@@ -1,11 +1,11 @@
 import { DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
-import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { Clock, SystemClock } from 'src/common/time/clock';
 import { DatabaseModule } from 'src/database/database.module';
 import { ConfigModule } from './config.module';
 import { Env } from './env.schema';
+import { InstanceIdentity } from './instance-identity';
 
 /**
  * The root of a one-shot CLI command: configuration, the database, a system clock and the
@@ -17,16 +17,22 @@ export function commandContextModule(
   env: Env,
   imports: NonNullable<ModuleMetadata['imports']>,
 ): DynamicModule {
+  const identity = InstanceIdentity.create();
   return {
     module,
     global: true,
     imports: [
-      ConfigModule.forRoot(env),
+      ConfigModule.forRoot(env, identity),
       // logs on stderr: stdout carries only the command's result
       LoggerModule.forRoot({
-        pinoHttp: [{ level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true })],
+        pinoHttp: [
+          {
+            level: env.LOG_LEVEL,
+            base: { pid: process.pid, hostname: identity.hostname, instanceId: identity.id },
+          },
+          pino.destination({ fd: 2, sync: true }),
+        ],
       }),
-      PeriodicJobsModule,
       DatabaseModule,
       ...imports,
     ],

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { LeaderElectionService } from './leader-election.service';
 import { LeaderGate } from './leader-gate';
 import { LeaderLock } from './leader-lock';
@@ -18,7 +19,11 @@ import { RedlockLeaderLock } from './redlock-leader-lock.adapter';
 @Module({
   controllers: [LeaderController],
   providers: [
-    { provide: LeaderSettings, inject: [AppConfig], useFactory: LeaderSettings.fromConfig },
+    {
+      provide: LeaderSettings,
+      inject: [AppConfig, InstanceIdentity],
+      useFactory: LeaderSettings.fromConfig,
+    },
     {
       provide: LeaderLock,
       inject: [LeaderSettings],

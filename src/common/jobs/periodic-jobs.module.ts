@@ -1,12 +1,13 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { PeriodicJobs } from './periodic-jobs';
 
 /**
- * PeriodicJobs for every module, in the service and in the one-shot CLI alike (the CLI has
- * no LeaderGate, so only jobs with `leaderOnly: false` can be defined there).
+ * Import it where a provider runs periodic work; Nest keeps one PeriodicJobs (and one
+ * SchedulerRegistry) per application however many modules import it. It takes the
+ * LeaderGate from the global LeaderModule when the application has one (the one-shot CLI
+ * does not, so only jobs with `leaderOnly: false` can be defined there).
  */
-@Global()
 @Module({
   imports: [ScheduleModule.forRoot()],
   providers: [PeriodicJobs],

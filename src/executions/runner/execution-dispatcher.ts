@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import {
   BeforeApplicationShutdown,
   Injectable,
@@ -8,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { ClaimedExecution, ExecutionsRepository } from '../executions.repository';
 import { ResultCache } from '../result-cache';
@@ -44,7 +43,8 @@ const SWEEP_INTERVAL_MS = 5000;
 @Injectable()
 export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ExecutionDispatcher.name);
-  readonly owner = `${hostname()}-${randomBytes(4).toString('hex')}`;
+  /** lease_owner and executed_by_instance of what it claims: this instance's id */
+  readonly owner: string;
   private readonly inFlight = new Map<string, InFlight>();
   /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
   private ready: Ready[] = [];
@@ -68,7 +68,9 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     private readonly cache: ResultCache,
     private readonly clock: Clock,
     config: AppConfig,
+    identity: InstanceIdentity,
   ) {
+    this.owner = identity.id;
     this.maxInFlight = config.get('EXECUTION_CONCURRENCY');
     this.stepConcurrency = config.get('STEP_CONCURRENCY');
     this.leaseMs = config.get('EXECUTION_LEASE_SECONDS') * 1000;
