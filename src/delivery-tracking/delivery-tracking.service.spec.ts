@@ -1,3 +1,4 @@
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { AppConfig } from 'src/config/app-config.service';
@@ -60,6 +61,7 @@ function setup(env: Record<string, string> = {}) {
     outbox,
     recorder,
     metrics,
+    new InstanceIdentity('pod-a_0001', 'pod-a'),
   );
   // t1: arriving soon + overdue; t2: receipt incomplete with a draft (and overdue); t3: nothing due
   orders.orders.set('t1', [po('a', min(75)), po('b', -min(105))]);

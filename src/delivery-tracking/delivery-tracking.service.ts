@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import { deadline, isTimedOut } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { SUPPLY_CHAIN_ALERTS_EXCHANGE } from 'src/events/event-contracts';
 import { buildDeliveryAlertEvent, deliveryAlertRoutingKey } from './delivery-alert.event';
 import { DeliveryAlertRepository, NewDeliveryAlert } from './delivery-alert.repository';
@@ -91,7 +91,8 @@ interface Tally {
 @Injectable()
 export class DeliveryTrackingService {
   private readonly logger = new Logger(DeliveryTrackingService.name);
-  private readonly holder = `${hostname()}:${process.pid}`;
+  /** the run lock's holder and the history's executed_by_instance: this instance's id */
+  private readonly holder: string;
 
   constructor(
     @Inject(Clock) private readonly clock: Clock,
@@ -103,7 +104,10 @@ export class DeliveryTrackingService {
     @Inject(DeliveryAlertOutbox) private readonly outbox: DeliveryAlertOutbox,
     @Inject(DeliveryRunRecorder) private readonly recorder: DeliveryRunRecorder,
     @Inject(DeliveryTrackingMetrics) private readonly metrics: DeliveryTrackingMetrics,
-  ) {}
+    @Inject(InstanceIdentity) identity: InstanceIdentity,
+  ) {
+    this.holder = identity.id;
+  }
 
   /**
    * One run over every active tenant, unless another is active (then `refused`). Tenant

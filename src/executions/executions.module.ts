@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
 import { Clock } from 'src/common/time/clock';
 import { DatabaseClock } from 'src/database/database-clock';
@@ -17,7 +18,7 @@ import { TenantDirectory } from './ports';
 import { TenantDirectoryAdapter } from './tenant-directory.adapter';
 
 @Module({
-  imports: [WorkflowsModule, ExecutionHistoryModule, IdempotencyModule],
+  imports: [PeriodicJobsModule, WorkflowsModule, ExecutionHistoryModule, IdempotencyModule],
   controllers: [ExecutionsController, WorkflowRunsController],
   providers: [
     ExecutionsRepository,

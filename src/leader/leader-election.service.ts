@@ -10,7 +10,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Gauge } from 'prom-client';
 import { Clock } from 'src/common/time/clock';
 import { withTimeout } from 'src/common/time/deadline';
-import { LeaderGate } from './leader-gate';
+import { LeaderGate } from 'src/common/jobs/leader-gate';
 import { LeaderLock } from './leader-lock';
 import { LeaderMode, LeaderSettings } from './leader-settings';
 import { LeaderTimings, leaderTimings } from './leader-timing';

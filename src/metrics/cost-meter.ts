@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { AppConfig } from 'src/config/app-config.service';
 import type { FinishedStep } from 'src/executions/execution-listeners.service';
 import { CostIncrement, MetricsRepository, Prices, pricesOf } from './metrics.repository';
@@ -17,6 +18,7 @@ export class ProcessCpuMeter extends CpuMeter {
 }
 
 const FLUSH_INTERVAL_MS = 1000;
+export const COST_FLUSH_JOB = 'cost-meter.flush';
 const FLUSH_AT_EVENTS = 500;
 /** executions whose counters wait while the database is unreachable; beyond, they are dropped */
 const MAX_PENDING_EXECUTIONS = 50_000;
@@ -39,7 +41,6 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
   private pending = new Map<string, CostIncrement>();
   private events = 0;
   private lastCpu: number;
-  private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   readonly prices: Prices;
 
@@ -48,19 +49,23 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
     private readonly metrics: WorkflowMetrics,
     private readonly cpu: CpuMeter,
     config: AppConfig,
+    private readonly jobs: PeriodicJobs,
   ) {
     this.prices = pricesOf(config);
     this.lastCpu = cpu.cpuSeconds();
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    // on every instance: each flushes the counters of the steps it ran
+    this.jobs.register(
+      COST_FLUSH_JOB,
+      { everyMs: FLUSH_INTERVAL_MS },
+      { leaderOnly: false, run: () => this.flush() },
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.jobs.remove(COST_FLUSH_JOB);
     await this.flush();
   }
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { TenantClient } from 'src/clients';
+import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
 import { AppConfig } from 'src/config/app-config.service';
 import { DatabaseClock } from 'src/database/database-clock';
@@ -36,7 +36,7 @@ function crashAfterClaim(config: AppConfig): (() => void) | null {
  * (ClientsModule) and Clock, all global. The scheduler judges slots by the database clock.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), WorkflowsModule, ExecutionsModule, IdempotencyModule],
+  imports: [PeriodicJobsModule, WorkflowsModule, ExecutionsModule, IdempotencyModule],
   controllers: [ScheduleController],
   providers: [
     {

@@ -8,7 +8,7 @@ import { validateEnv } from 'src/config/validate-env';
 import { DatabaseModule } from 'src/database/database.module';
 import { EventsModule } from 'src/events/events.module';
 import { TenantDirectory } from 'src/executions/ports';
-import { LeaderGate } from 'src/leader/leader-gate';
+import { LeaderGate } from 'src/common/jobs/leader-gate';
 import { FakeLeaderGate } from '../fakes/fake-leader-gate';
 import { AlertNotifier } from 'src/metrics/alerts/alert-notifier';
 import type { AlertRow } from 'src/metrics/alerts/alerts.repository';

@@ -1,14 +1,14 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import {
   BeforeApplicationShutdown,
   Injectable,
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { Clock } from 'src/common/time/clock';
 import { deadline } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { ClaimedExecution, ExecutionsRepository } from '../executions.repository';
 import type { ExecutionEntity } from '../execution.entity';
@@ -34,6 +34,8 @@ interface InFlight {
 
 const CLAIM_BATCH = 100;
 const SWEEP_INTERVAL_MS = 5000;
+export const LEASE_RENEW_JOB = 'execution-dispatcher.renew-leases';
+export const SWEEP_JOB = 'execution-dispatcher.sweep';
 
 /**
  * The one claimer of this instance (docs/performance.md "Where queues go wrong"): it
@@ -45,14 +47,14 @@ const SWEEP_INTERVAL_MS = 5000;
 @Injectable()
 export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ExecutionDispatcher.name);
-  readonly owner = `${hostname()}-${randomBytes(4).toString('hex')}`;
+  /** lease_owner and executed_by_instance of what it claims: this instance's id */
+  readonly owner: string;
   private readonly inFlight = new Map<string, InFlight>();
   /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
   private ready: Ready[] = [];
   private stopping = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private timers: NodeJS.Timeout[] = [];
   private readonly maxInFlight: number;
   private readonly stepConcurrency: number;
   private readonly leaseMs: number;
@@ -68,7 +70,10 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     private readonly completer: RunCompleter,
     private readonly clock: Clock,
     config: AppConfig,
+    identity: InstanceIdentity,
+    private readonly jobs: PeriodicJobs,
   ) {
+    this.owner = identity.id;
     this.maxInFlight = config.get('EXECUTION_CONCURRENCY');
     this.stepConcurrency = config.get('STEP_CONCURRENCY');
     this.leaseMs = config.get('EXECUTION_LEASE_SECONDS') * 1000;
@@ -85,9 +90,16 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     if (this.loop) return;
     this.stopping = false;
     this.loop = this.claimLoop();
-    this.timers.push(
-      setInterval(() => void this.renewLeases(), Math.max(500, this.leaseMs / 3)),
-      setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS),
+    // on every instance: each renews and sweeps what it runs itself
+    this.jobs.register(
+      LEASE_RENEW_JOB,
+      { everyMs: Math.max(500, this.leaseMs / 3) },
+      { leaderOnly: false, run: () => this.renewLeases() },
+    );
+    this.jobs.register(
+      SWEEP_JOB,
+      { everyMs: SWEEP_INTERVAL_MS },
+      { leaderOnly: false, run: () => this.sweep() },
     );
     // a run left open by a crash between a tenant's commit and its parent's check
     void this.completer.flush(true);
@@ -287,8 +299,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake();
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.jobs.remove(LEASE_RENEW_JOB);
+    this.jobs.remove(SWEEP_JOB);
     await this.loop;
     this.loop = null;
     const entries = [...this.inFlight.values()];

@@ -2,12 +2,12 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { OUTBOX_EXCHANGES } from 'src/events/event-contracts';
 import { OutboxService } from 'src/events/outbox.service';
 import type { ClosedRun } from 'src/executions/execution-listeners.service';
 import { ExecutionListenersService } from 'src/executions/execution-listeners.service';
 import { ClockSkewChange, DatabaseClock } from 'src/database/database-clock';
-import { LeaderGate } from 'src/leader/leader-gate';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { addDays, dayBounds, localDateOf } from '../local-day';
 import { StatisticsService } from '../statistics.service';
@@ -85,7 +85,7 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly clock: Clock,
     config: AppConfig,
     private readonly databaseClock: DatabaseClock,
-    private readonly leader: LeaderGate,
+    private readonly identity: InstanceIdentity,
   ) {
     this.consecutiveThreshold = config.get('ALERT_CONSECUTIVE_FAILURES');
     this.slowRule = {
@@ -120,7 +120,7 @@ export class AlertsService implements OnApplicationBootstrap {
    * alert per instance, cleared when that instance measures itself in step again.
    */
   async onClockSkew(change: ClockSkewChange): Promise<AlertRow | null> {
-    const instanceId = this.leader.instanceId();
+    const instanceId = this.identity.id;
     const condition = `clock_skew:${instanceId}`;
     if (!change.skewed) {
       await this.clear(
