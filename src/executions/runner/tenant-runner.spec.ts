@@ -6,6 +6,7 @@ import {
 } from 'src/clients/operation-registry';
 import { FakeClock } from 'test/fakes/fake-clock';
 import type { WorkflowEntity } from 'src/workflows/workflow.entity';
+import { workflowOf } from 'test/fakes/engine';
 import type { ExecutionEntity } from '../execution.entity';
 import type { StateWriter } from './state-writer';
 import { TenantRunner } from './tenant-runner';
@@ -32,22 +33,14 @@ class ScriptedRegistry extends OperationRegistry {
 
 const writer = { write: async () => new Set<string>() } as unknown as StateWriter;
 
-const workflow = {
-  id: 'wf-1',
-  workflowName: 'daily_operations',
-  timezone: 'Europe/Madrid',
-  maxRetries: 3,
-  retryDelaySeconds: 300,
-  maxExecutionTimeSeconds: 3600,
-  steps: [
-    { name: 'generate_forecasts', operation: 'forecasting.generate' },
-    {
-      name: 'calculate_production',
-      operation: 'production.generate_schedule',
-      depends_on: ['generate_forecasts'],
-    },
-  ],
-} as unknown as WorkflowEntity;
+const workflow = workflowOf([
+  { name: 'generate_forecasts', operation: 'forecasting.generate' },
+  {
+    name: 'calculate_production',
+    operation: 'production.generate_schedule',
+    depends_on: ['generate_forecasts'],
+  },
+] as WorkflowEntity['steps']);
 
 const execution = (over: Partial<ExecutionEntity> = {}) =>
   ({
