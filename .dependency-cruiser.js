@@ -13,11 +13,61 @@ module.exports = {
       to: { path: '^src/([^/]+)/.+\\.repository\\.ts$', pathNot: '^src/$1/' },
     },
     {
+      name: 'config-is-a-leaf',
+      comment:
+        'config is read by every module, so it imports only src/common: a setting that needs a ' +
+        'parser keeps that parser in src/common (cron, timezone and deadline parsing in ' +
+        'common/time), never in the module that uses the setting',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/', pathNot: '^src/(config|common)/' },
+    },
+    {
+      name: 'common-is-shared',
+      comment:
+        'src/common is imported by every module and imports none: settings come in as ' +
+        'providers (RedisSettings from ConfigModule), SQL helpers live in common/sql',
+      severity: 'error',
+      from: { path: '^src/common/' },
+      to: { path: '^src/', pathNot: '^src/common/' },
+    },
+    {
+      name: 'workflows-not-scheduling',
+      comment:
+        'scheduling reads workflows through WorkflowsService; workflows validates cron, ' +
+        'timezone and calendar with the pure code in common/time, so the edge is one-way',
+      severity: 'error',
+      from: { path: '^src/workflows/' },
+      to: { path: '^src/scheduling/' },
+    },
+    {
+      name: 'database-registers-entities-only',
+      comment:
+        "the database module lists every module's entities (entities.ts) and migrations: " +
+        'that registry is its only import from a feature module (the registry pattern), so ' +
+        'the features -> database edge stays one-way in every other respect',
+      severity: 'error',
+      from: { path: '^src/database/' },
+      to: {
+        path: '^src/',
+        pathNot: ['^src/(database|common|config)/', '\\.entity\\.ts$'],
+      },
+    },
+    {
       name: 'no-simulator-in-service',
       comment: 'the simulator is a dev and test tool, never part of the service',
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '^tools/' },
+    },
+    {
+      name: 'no-test-code-in-service',
+      comment:
+        'fakes and test helpers live under test/ and never ship in dist/; only specs use them ' +
+        '(test/unit/build-has-no-fakes.spec.ts checks the build)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '\\.(spec|int-spec|e2e-spec)\\.ts$' },
+      to: { path: '^test/' },
     },
     {
       name: 'no-orphans',

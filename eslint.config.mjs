@@ -48,5 +48,22 @@ export default tseslint.config(
     },
   },
   { files: ['tools/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },
+  {
+    // Log context goes in fields (docs/conventions.md, Logging): a message built from a
+    // template or a concatenation hides the values from the JSON line's fields and makes
+    // every line unique, so it cannot be counted or searched by message.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name=/^(log|warn|error|debug|verbose|fatal)$/]:matches([callee.object.name='logger'], [callee.object.property.name='logger'])[arguments.0.type=/^(TemplateLiteral|BinaryExpression)$/]",
+          message:
+            "Log with fields: logger.warn({ msg: 'short constant', executionId, error: err.message }), not a template or concatenation (docs/conventions.md, Logging).",
+        },
+      ],
+    },
+  },
   prettier,
 );

@@ -4,7 +4,11 @@ const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   testTimeout: 120000,
-  moduleNameMapper: { '^src/(.*)$': '<rootDir>/src/$1', '^tools/(.*)$': '<rootDir>/tools/$1' },
+  moduleNameMapper: {
+    '^src/(.*)$': '<rootDir>/src/$1',
+    '^tools/(.*)$': '<rootDir>/tools/$1',
+    '^test/(.*)$': '<rootDir>/test/$1',
+  },
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
 };
 

@@ -10,6 +10,7 @@ import { redactRequest } from './common/logging/redact';
 import { RedisModule } from './common/redis/redis.module';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.schema';
+import { InstanceIdentity } from './config/instance-identity';
 import { DatabaseModule } from './database/database.module';
 import { DeliveryTrackingModule } from './delivery-tracking/delivery-tracking.module';
 import { EventsModule } from './events/events.module';
@@ -29,15 +30,22 @@ const QUIET_PATHS = [
 
 @Module({})
 export class AppModule {
-  static forRoot(env: Env, options: { clock?: Clock } = {}): DynamicModule {
+  static forRoot(
+    env: Env,
+    options: { clock?: Clock; identity?: InstanceIdentity } = {},
+  ): DynamicModule {
+    const identity = options.identity ?? InstanceIdentity.create();
     return {
       module: AppModule,
       global: true,
       imports: [
-        ConfigModule.forRoot(env),
+        ConfigModule.forRoot(env, identity),
         LoggerModule.forRoot({
           pinoHttp: {
             level: env.LOG_LEVEL,
+            // every line says which instance wrote it, with the id the leader record,
+            // the executions and the alerts carry
+            base: { pid: process.pid, hostname: identity.hostname, instanceId: identity.id },
             // the caller's id when it sends one, so a request can be followed across services
             genReqId: (req, res) => {
               const given = req.headers['x-request-id'];

@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { Clock } from './common/time/clock';
+import { TimeoutError, withTimeout } from './common/time/deadline';
 import { ConfigError, validateEnv } from './config/validate-env';
 import { Env } from './config/env.schema';
 
@@ -52,18 +53,16 @@ export function exitOnSignals(app: INestApplication, timeoutSeconds: number): vo
     if (closing) return;
     closing = true;
     const logger = app.get(Logger);
-    logger.log(`${signal} received: shutting down`);
-    const timer = setTimeout(() => {
-      logger.error(`shutdown took longer than ${timeoutSeconds} s; exiting`);
-      process.exit(1);
-    }, timeoutSeconds * 1000);
-    timer.unref();
+    logger.log({ msg: 'shutting down', signal });
     releaseKeepAliveClients(app.getHttpServer() as Server);
-    app
-      .close()
+    withTimeout(app.close(), timeoutSeconds * 1000, 'shutdown')
       .then(() => process.exit(0))
       .catch((err: Error) => {
-        logger.error(`shutdown failed: ${err.message}`);
+        logger.error({
+          msg: err instanceof TimeoutError ? 'shutdown took too long; exiting' : 'shutdown failed',
+          error: err.message,
+          timeoutSeconds,
+        });
         process.exit(1);
       });
   };

@@ -33,7 +33,8 @@ import { FloorReport, InstanceChild, loadAverage, runRawFloor, startInstance } f
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
-import { ExecutionsService } from 'src/executions/executions.service';
+import { ExecutionCommandsService } from 'src/executions/execution-commands.service';
+import { ExecutionQueriesService } from 'src/executions/execution-queries.service';
 import { ExecutionDispatcher } from 'src/executions/runner/execution-dispatcher';
 import { StateWriter } from 'src/executions/runner/state-writer';
 import { DataSource } from 'typeorm';
@@ -85,7 +86,8 @@ async function main(): Promise<void> {
   // started once this one has migrated the database
   const others: InstanceChild[] = [];
   for (let i = 1; i < instances; i++) others.push(await startInstance(rawEnv));
-  const executions = app.get(ExecutionsService);
+  const executions = app.get(ExecutionCommandsService);
+  const queries = app.get(ExecutionQueriesService);
   const writer = app.get(StateWriter);
   await fetch(`${sim.url}/__sim/reset`, { method: 'POST' });
 
@@ -103,10 +105,10 @@ async function main(): Promise<void> {
   const id = (run as { execution_id: string }).execution_id;
   const startS = (performance.now() - t0) / 1000;
   const rssRunCreated = process.memoryUsage.rss();
-  let progress = await executions.progress(id);
+  let progress = await queries.progress(id);
   while (progress.status === 'running') {
     await new Promise((r) => setTimeout(r, 250));
-    progress = await executions.progress(id);
+    progress = await queries.progress(id);
     const done = (progress.by_status.completed ?? 0) + (progress.by_status.failed ?? 0);
     process.stderr.write(
       `\r  ${done}/${progress.tenants_total} tenants, ${((performance.now() - t0) / 1000).toFixed(1)} s, ` +

@@ -13,12 +13,12 @@
  */
 import { Logger } from '@nestjs/common';
 import { SystemClock } from 'src/common/time/clock';
-import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
+import { FakeLeaderGate } from '../../test/fakes/fake-leader-gate';
 import {
   ExecutionsFacadeAdapter,
   WorkflowsFacadeAdapter,
 } from 'src/scheduling/scheduling.adapters';
-import { FakeScheduleTenants } from 'src/scheduling/testing/scheduling.fakes';
+import { FakeScheduleTenants } from '../../test/fakes/scheduling.fakes';
 import {
   SchedulerSettings,
   WorkflowSchedulerService,
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   );
 
   const startedAt = new Map<number, number>();
-  const executions = new ExecutionsFacadeAdapter(engine.executions);
+  const executions = new ExecutionsFacadeAdapter(engine.executions, engine.queries);
   const startRun = executions.startRun.bind(executions);
   executions.startRun = async (req, within) => {
     const result = await startRun(req, within);

@@ -12,7 +12,7 @@ import { AuthModule } from './auth.module';
 import { ConsoleOutput } from './console-output';
 import { describeSecurity } from './openapi-security';
 import type { Principal } from './principal';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from 'test/fakes/fake-clock';
 
 const SECRET = 'guard-spec-secret-0123456789abcdefghijklmn';
 const START = new Date('2026-03-01T07:00:00Z');

@@ -1,10 +1,12 @@
+import type { SubscriptionTier } from 'src/common/tenancy/subscription-tier';
+
 /**
  * The contract between the engine and the clients: a workflow step names an operation
  * (`forecasting.generate`), never a URL. The clients module registers one handler per
  * operation; the engine checks names at save time and calls them at run time.
  */
 
-export type SubscriptionTier = 'enterprise' | 'professional' | 'starter' | 'free';
+export type { SubscriptionTier };
 export type TenantStatus = 'active' | 'suspended' | 'cancelled';
 
 export interface Tenant {

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
-import { validateCron, validateTimezone } from 'src/scheduling/cron-time';
-import { parseDeadlines } from 'src/metrics/alerts/deadline-spec';
+import { validateCron, validateTimezone } from 'src/common/time/cron-time';
+import { parseDeadlines } from 'src/common/time/deadline-spec';
 
 /**
  * One environment variable: how to read it, its default, and what is accepted.
@@ -95,7 +95,7 @@ export const ENV_SCHEMA = {
     parse: boolean,
   },
   REDIS_URL: {
-    description: 'Redis for leader election and the result cache; unset = single instance',
+    description: 'Redis for leader election; unset = single instance',
     accepted: 'a redis:// or rediss:// URL',
     parse: isUrlWith(['redis:', 'rediss:']),
   },
@@ -141,7 +141,7 @@ export const ENV_SCHEMA = {
   },
   REDIS_COMMAND_TIMEOUT_MS: {
     description:
-      'A Redis command not answered within this fails (cache and health); the leader lock derives its own from the TTL',
+      'A Redis command not answered within this fails (the readiness check); the leader lock derives its own from the TTL',
     accepted: 'an integer from 50 to 60000',
     default: '1000',
     parse: integer(50, 60000),

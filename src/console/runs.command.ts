@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppError } from 'src/common/errors/app-error';
-import { commandContextModule } from 'src/config/command-context';
+import { commandContextModule } from 'src/command-context';
 import { Env } from 'src/config/env.schema';
 import { ExecutionHistoryModule } from 'src/executions/execution-history.module';
 import { RunHistoryService } from 'src/executions/run-history.service';

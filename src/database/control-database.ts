@@ -58,7 +58,7 @@ export class ControlDatabase implements OnApplicationShutdown {
     });
     // an idle connection dropped by the server must not crash the process; the next query reconnects
     this.pool.on('error', (err: Error) =>
-      this.logger.warn(`control connection lost: ${err.message}`),
+      this.logger.warn({ msg: 'control connection lost', error: err.message }),
     );
   }
 

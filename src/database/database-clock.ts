@@ -2,9 +2,10 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Gauge, register } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
 import { Clock, SystemClock } from 'src/common/time/clock';
-import { withTimeout } from 'src/common/time/with-timeout';
+import { withTimeout } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 import { ClockSkewReading, readClockSkew } from './clock-skew';
 
@@ -13,6 +14,7 @@ export const CLOCK_SKEW_METRIC = 'orchestrator_clock_skew_seconds';
 
 /** How often the offset is measured; the scheduler also asks before a pass (measureIfOlder). */
 const MEASURE_EVERY_MS = 10_000;
+export const CLOCK_MEASURE_JOB = 'database-clock.measure';
 /** A measurement never waits longer than this for the database. */
 const MEASURE_TIMEOUT_MS = 2_000;
 
@@ -44,7 +46,6 @@ export class DatabaseClock extends Clock implements OnApplicationBootstrap, OnAp
   private measuredAtMs: number | null = null;
   private skewed = false;
   private lastWarnedAtMs = 0;
-  private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private readonly listeners: ((change: ClockSkewChange) => void)[] = [];
   private lastChange: ClockSkewChange | null = null;
@@ -53,6 +54,7 @@ export class DatabaseClock extends Clock implements OnApplicationBootstrap, OnAp
     private readonly local: Clock,
     @InjectDataSource() private readonly dataSource: DataSource,
     config: AppConfig,
+    private readonly jobs: PeriodicJobs,
   ) {
     super();
     this.maxSkewMs = config.get('CLOCK_SKEW_MAX_SECONDS') * 1000;
@@ -90,13 +92,16 @@ export class DatabaseClock extends Clock implements OnApplicationBootstrap, OnAp
   async onApplicationBootstrap(): Promise<void> {
     if (!this.corrects) return;
     await this.measure();
-    this.timer = setInterval(() => void this.measure(), MEASURE_EVERY_MS);
-    this.timer.unref();
+    // on every instance: each measures its own clock
+    this.jobs.register(
+      CLOCK_MEASURE_JOB,
+      { everyMs: MEASURE_EVERY_MS },
+      { leaderOnly: false, run: () => this.measure() },
+    );
   }
 
   onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.jobs.remove(CLOCK_MEASURE_JOB);
   }
 
   /** Measures unless the last measurement is younger than maxAgeMs. Never rejects. */
@@ -120,6 +125,7 @@ export class DatabaseClock extends Clock implements OnApplicationBootstrap, OnAp
       const rows: { now: Date | string }[] = await withTimeout(
         this.dataSource.query('SELECT clock_timestamp() AS now'),
         MEASURE_TIMEOUT_MS,
+        'database clock reading',
       );
       const receivedAtMs = this.local.now().getTime();
       const reading = readClockSkew(

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { AppConfig } from 'src/config/app-config.service';
 import { buildDataSourceOptions } from './data-source';
 import { ControlDatabase } from './control-database';
@@ -9,6 +10,7 @@ import { DatabaseProbe } from './database.probe';
 @Global()
 @Module({
   imports: [
+    PeriodicJobsModule,
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({

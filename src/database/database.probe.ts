@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { withTimeout } from 'src/common/time/with-timeout';
+import { withTimeout } from 'src/common/time/deadline';
 import { ControlDatabase } from './control-database';
 import { databaseKind } from './data-source';
 
@@ -28,7 +28,11 @@ export class DatabaseProbe {
   async check(): Promise<DatabaseState> {
     const kind = databaseKind(this.dataSource);
     try {
-      const pending = await withTimeout(this.pendingMigrations(), PROBE_TIMEOUT_MS);
+      const pending = await withTimeout(
+        this.pendingMigrations(),
+        PROBE_TIMEOUT_MS,
+        'pending migrations query',
+      );
       if (pending.length > 0)
         return {
           ok: false,

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { databaseKind } from './data-source';
-import { returnedRows } from './query-result';
+import { returnedRows } from 'src/common/sql/query-result';
 
 /**
  * Runs one of the engine's hot statements (thousands a second under a large run) as a

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { commandContextModule } from 'src/config/command-context';
+import { commandContextModule } from 'src/command-context';
 import { Env } from 'src/config/env.schema';
 import { EventsModule } from 'src/events/events.module';
 import { DeliveryTrackingModule } from './delivery-tracking.module';

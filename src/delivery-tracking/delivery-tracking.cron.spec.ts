@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { AppConfig } from 'src/config/app-config.service';
 import { validateEnv } from 'src/config/validate-env';
-import { LeaderGate } from 'src/leader/leader-gate';
-import { DeliveryTrackingCron } from './delivery-tracking.cron';
+import { LeaderGate } from 'src/common/jobs/leader-gate';
+import { DELIVERY_TRACKING_CRON_JOB, DeliveryTrackingCron } from './delivery-tracking.cron';
 import { DeliveryTrackingOutcome, DeliveryTrackingService } from './delivery-tracking.service';
 
 class SwitchableGate extends LeaderGate {
@@ -24,10 +26,13 @@ function setup(env: Record<string, string> = {}) {
     (_options: { signal?: AbortSignal }) =>
       new Promise<DeliveryTrackingOutcome>((resolve) => (release = () => resolve(COMPLETED))),
   );
-  const cron = new DeliveryTrackingCron(new AppConfig(validateEnv(env)), gate, {
-    run,
-  } as unknown as DeliveryTrackingService);
-  return { gate, run, cron, release: () => release() };
+  const registry = new SchedulerRegistry();
+  const cron = new DeliveryTrackingCron(
+    new AppConfig(validateEnv(env)),
+    { run } as unknown as DeliveryTrackingService,
+    new PeriodicJobs(registry, gate),
+  );
+  return { gate, run, cron, registry, release: () => release() };
 }
 
 describe(DeliveryTrackingCron.name, () => {
@@ -65,16 +70,19 @@ describe(DeliveryTrackingCron.name, () => {
   });
 
   it('schedules at minute 30 of every hour by default, and not at all when run outside', async () => {
-    const inProcess = setup().cron;
-    inProcess.onApplicationBootstrap();
-    const next = inProcess.nextRunAt()!;
+    const inProcess = setup();
+    inProcess.cron.onApplicationBootstrap();
+    const next = inProcess.cron.nextRunAt()!;
     expect(next.getUTCMinutes()).toBe(30);
     expect(next.getTime() - Date.now()).toBeLessThanOrEqual(3600_000);
-    await inProcess.beforeApplicationShutdown();
+    expect(inProcess.registry.doesExist('cron', DELIVERY_TRACKING_CRON_JOB)).toBe(true);
+    await inProcess.cron.beforeApplicationShutdown();
+    expect(inProcess.registry.doesExist('cron', DELIVERY_TRACKING_CRON_JOB)).toBe(false);
 
-    const outside = setup({ DELIVERY_TRACKING_IN_PROCESS: 'false' }).cron;
-    outside.onApplicationBootstrap();
-    expect(outside.nextRunAt()).toBeNull();
+    const outside = setup({ DELIVERY_TRACKING_IN_PROCESS: 'false' });
+    outside.cron.onApplicationBootstrap();
+    expect(outside.cron.nextRunAt()).toBeNull();
+    expect(outside.registry.getCronJobs().size).toBe(0);
   });
 
   it('follows DELIVERY_TRACKING_CRON', async () => {

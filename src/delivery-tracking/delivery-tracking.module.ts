@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { register } from 'prom-client';
+import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { ClientsModule } from 'src/clients/clients.module';
 import { OutboxService } from 'src/events/outbox.service';
 import { DeliveryAlertRepository } from './delivery-alert.repository';
@@ -40,7 +41,11 @@ export class DeliveryTrackingModule {
   static register(options: DeliveryTrackingModuleOptions): DynamicModule {
     return {
       module: DeliveryTrackingModule,
-      imports: [ClientsModule, ExecutionHistoryModule],
+      imports: [
+        ClientsModule,
+        ExecutionHistoryModule,
+        ...(options.inProcessJob ? [PeriodicJobsModule] : []),
+      ],
       providers: [
         DeliveryAlertRepository,
         DeliveryRunRepository,

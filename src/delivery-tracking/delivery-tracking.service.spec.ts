@@ -1,3 +1,4 @@
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { AppConfig } from 'src/config/app-config.service';
@@ -13,7 +14,7 @@ import {
   FakePurchaseOrderSource,
   FakeRunRecorder,
   FakeTenantSource,
-} from './delivery-tracking.fakes';
+} from 'test/fakes/delivery-tracking.fakes';
 import { DeliveryTrackingErrorCode } from './delivery-tracking.errors';
 import { DeliveryTrackingMetrics } from './delivery-tracking.metrics';
 import { DeliveryTrackingService, LOOKAHEAD_MS } from './delivery-tracking.service';
@@ -60,6 +61,7 @@ function setup(env: Record<string, string> = {}) {
     outbox,
     recorder,
     metrics,
+    new InstanceIdentity('pod-a_0001', 'pod-a'),
   );
   // t1: arriving soon + overdue; t2: receipt incomplete with a draft (and overdue); t3: nothing due
   orders.orders.set('t1', [po('a', min(75)), po('b', -min(105))]);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
+import { deadline, isTimedOut } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { SUPPLY_CHAIN_ALERTS_EXCHANGE } from 'src/events/event-contracts';
 import { buildDeliveryAlertEvent, deliveryAlertRoutingKey } from './delivery-alert.event';
 import { DeliveryAlertRepository, NewDeliveryAlert } from './delivery-alert.repository';
@@ -90,7 +91,8 @@ interface Tally {
 @Injectable()
 export class DeliveryTrackingService {
   private readonly logger = new Logger(DeliveryTrackingService.name);
-  private readonly holder = `${hostname()}:${process.pid}`;
+  /** the run lock's holder and the history's executed_by_instance: this instance's id */
+  private readonly holder: string;
 
   constructor(
     @Inject(Clock) private readonly clock: Clock,
@@ -102,7 +104,10 @@ export class DeliveryTrackingService {
     @Inject(DeliveryAlertOutbox) private readonly outbox: DeliveryAlertOutbox,
     @Inject(DeliveryRunRecorder) private readonly recorder: DeliveryRunRecorder,
     @Inject(DeliveryTrackingMetrics) private readonly metrics: DeliveryTrackingMetrics,
-  ) {}
+    @Inject(InstanceIdentity) identity: InstanceIdentity,
+  ) {
+    this.holder = identity.id;
+  }
 
   /**
    * One run over every active tenant, unless another is active (then `refused`). Tenant
@@ -124,36 +129,34 @@ export class DeliveryTrackingService {
       leaseExpiresAt: new Date(deadline.getTime() + LEASE_MARGIN_MS),
     });
     if (!start.started) {
-      this.logger.warn(
-        `Delivery tracking not started: run ${start.active?.id ?? '?'} by ${start.active?.holder ?? '?'} ` +
-          `is still active (started ${start.active?.startedAt.toISOString() ?? '?'})`,
-      );
+      this.logger.warn({
+        msg: 'delivery tracking not started: another run is still active',
+        activeRunId: start.active?.id ?? null,
+        activeHolder: start.active?.holder ?? null,
+        activeStartedAt: start.active?.startedAt.toISOString() ?? null,
+      });
       return { status: 'refused', active: start.active };
     }
     const { runId } = start;
-    this.logger.log(`Delivery tracking run ${runId} started (${options.trigger})`);
+    this.logger.log({ msg: 'delivery tracking run started', runId, trigger: options.trigger });
 
     const tally: Tally = { checked: 0, errors: 0, ordersChecked: 0, alerts: zeroAlerts() };
     let tenantCount = 0;
     let failure: { code: DeliveryTrackingErrorCode; message: string } | null = null;
-    const { signal, dispose, deadlineHit } = this.runSignal(deadline, options.signal);
+    const signal = this.runSignal(deadline, options.signal);
+    let tenantIds: string[] | null = null;
     try {
-      let tenantIds: string[] | null = null;
-      try {
-        tenantIds = await this.tenants.listActiveTenantIds(signal);
-      } catch (err) {
-        failure = {
-          code: DeliveryTrackingErrorCode.TENANTS_UNAVAILABLE,
-          message: `active tenants could not be listed: ${(err as Error).message}`,
-        };
-      }
-      if (tenantIds) {
-        tenantCount = tenantIds.length;
-        await this.checkTenants(tenantIds, now, signal, tally);
-        failure = this.judge(tenantCount, tally, deadline, deadlineHit());
-      }
-    } finally {
-      dispose();
+      tenantIds = await this.tenants.listActiveTenantIds(signal);
+    } catch (err) {
+      failure = {
+        code: DeliveryTrackingErrorCode.TENANTS_UNAVAILABLE,
+        message: `active tenants could not be listed: ${(err as Error).message}`,
+      };
+    }
+    if (tenantIds) {
+      tenantCount = tenantIds.length;
+      await this.checkTenants(tenantIds, now, signal, tally);
+      failure = this.judge(tenantCount, tally, deadline, isTimedOut(signal));
     }
 
     const durationSeconds = (this.clock.now().getTime() - startedAt.getTime()) / 1000;
@@ -169,15 +172,12 @@ export class DeliveryTrackingService {
     if (failure) this.metrics.errors.inc({ reason: failure.code.toLowerCase() });
     await this.finishRun(runId, options.trigger, startedAt, status, summary, failure);
 
-    const line =
-      `Delivery tracking run ${runId} ${status} in ${durationSeconds.toFixed(1)}s: ` +
-      `${summary.tenants} tenants, ${summary.purchase_orders_checked} purchase orders, ` +
-      `alerts ${JSON.stringify(summary.alerts)}, ${summary.errors} errors`;
+    const fields = { runId, status, durationSeconds, ...summary };
     if (failure) {
-      this.logger.error(`${line}; ${failure.code}: ${failure.message}`);
+      this.logger.error({ msg: 'delivery tracking run failed', ...fields, ...failure });
       return { status: 'failed', runId, summary, durationSeconds, ...failure };
     }
-    this.logger.log(line);
+    this.logger.log({ msg: 'delivery tracking run completed', ...fields });
     return { status: 'completed', runId, summary, durationSeconds };
   }
 
@@ -229,9 +229,11 @@ export class DeliveryTrackingService {
           if (signal.aborted) return;
           tally.errors++;
           this.metrics.errors.inc({ reason: 'tenant' });
-          this.logger.warn(
-            `Delivery tracking failed for tenant ${tenantId}: ${(err as Error).message}`,
-          );
+          this.logger.warn({
+            msg: 'delivery tracking failed for a tenant',
+            tenantId,
+            error: (err as Error).message,
+          });
         }
       }
     };
@@ -298,23 +300,28 @@ export class DeliveryTrackingService {
   }
 
   private logAlert(tenantId: string, d: DeliveryAlertDecision): void {
-    const po = d.context.po_number;
+    const alert = { alertType: d.type, tenantId, poNumber: d.context.po_number };
     switch (d.type) {
-      case 'DELIVERY_ARRIVING_SOON': {
-        const minutes = Number(d.context.minutes_until_delivery);
-        const when = minutes > 0 ? `delivery in ${formatMinutes(minutes)}` : 'delivery window open';
-        this.logger.log(`Generated DELIVERY_ARRIVING_SOON for ${po} (${when}) tenant ${tenantId}`);
+      case 'DELIVERY_ARRIVING_SOON':
+        this.logger.log({
+          msg: 'delivery alert generated',
+          ...alert,
+          minutesUntilDelivery: Number(d.context.minutes_until_delivery),
+        });
         return;
-      }
       case 'DELIVERY_OVERDUE':
-        this.logger.warn(
-          `Generated DELIVERY_OVERDUE for ${po} (${d.context.delay_minutes} minutes late) tenant ${tenantId}`,
-        );
+        this.logger.warn({
+          msg: 'delivery alert generated',
+          ...alert,
+          delayMinutes: Number(d.context.delay_minutes),
+        });
         return;
       case 'STOCK_RECEIPT_INCOMPLETE':
-        this.logger.log(
-          `Generated STOCK_RECEIPT_INCOMPLETE for ${po} (receipt ${String(d.context.receipt_status)}) tenant ${tenantId}`,
-        );
+        this.logger.log({
+          msg: 'delivery alert generated',
+          ...alert,
+          receiptStatus: String(d.context.receipt_status),
+        });
     }
   }
 
@@ -347,39 +354,20 @@ export class DeliveryTrackingService {
       });
     } catch (err) {
       // the run and its alerts stand; only the history entry is missing
-      this.logger.warn(
-        `Delivery tracking run ${runId} not recorded in the execution history: ${(err as Error).message}`,
-      );
+      this.logger.warn({
+        msg: 'delivery tracking run not recorded in the execution history',
+        runId,
+        error: (err as Error).message,
+      });
     }
   }
 
   /** One signal for the run: the caller's cancellation or the deadline, whichever first. */
-  private runSignal(
-    deadline: Date,
-    external?: AbortSignal,
-  ): { signal: AbortSignal; dispose: () => void; deadlineHit: () => boolean } {
-    const controller = new AbortController();
+  private runSignal(deadlineAt: Date, external?: AbortSignal): AbortSignal {
+    const signal = deadline(deadlineAt.getTime() - this.clock.now().getTime(), external);
     // every tenant in flight listens to it (each HTTP call adds a listener): not a leak
-    setMaxListeners(this.config.get('DELIVERY_TRACKING_CONCURRENCY') * 4 + 16, controller.signal);
-    let hit = false;
-    const timer = setTimeout(
-      () => {
-        hit = true;
-        controller.abort(new Error(`deadline ${deadline.toISOString()} reached`));
-      },
-      Math.max(0, deadline.getTime() - this.clock.now().getTime()),
-    );
-    const onAbort = () => controller.abort(external?.reason);
-    if (external?.aborted) onAbort();
-    external?.addEventListener('abort', onAbort, { once: true });
-    return {
-      signal: controller.signal,
-      deadlineHit: () => hit,
-      dispose: () => {
-        clearTimeout(timer);
-        external?.removeEventListener('abort', onAbort);
-      },
-    };
+    setMaxListeners(this.config.get('DELIVERY_TRACKING_CONCURRENCY') * 4 + 16, signal);
+    return signal;
   }
 }
 
@@ -388,10 +376,4 @@ function zeroAlerts(): Record<DeliveryAlertType, number> {
     DeliveryAlertType,
     number
   >;
-}
-
-function formatMinutes(total: number): string {
-  const h = Math.floor(total / 60);
-  const m = total % 60;
-  return h > 0 ? `${h}h ${m}m` : `${m}m`;
 }

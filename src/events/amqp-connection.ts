@@ -14,7 +14,7 @@ export class AmqpConnection implements OnApplicationShutdown {
       ? amqp.connect([url], { heartbeatIntervalInSeconds: 10, reconnectTimeInSeconds: 2 })
       : null;
     this.manager?.on('disconnect', ({ err }: { err?: Error }) =>
-      this.logger.warn(`rabbitmq disconnected: ${err?.message ?? 'closed'}`),
+      this.logger.warn({ msg: 'rabbitmq disconnected', error: err?.message ?? 'closed' }),
     );
   }
 

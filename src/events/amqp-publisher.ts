@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { deadline } from 'src/common/time/deadline';
 import { AmqpConnection } from './amqp-connection';
 import { OUTBOX_EXCHANGES } from './event-contracts';
 
@@ -69,7 +70,7 @@ export class AmqpPublisher {
       onReady();
     });
     this.channel.on('error', (err: Error) =>
-      this.logger.warn(`outbox channel setup failed: ${err.message}`),
+      this.logger.warn({ msg: 'outbox channel setup failed', error: err.message }),
     );
   }
 
@@ -82,13 +83,15 @@ export class AmqpPublisher {
   waitUntilReady(ms: number): Promise<boolean> {
     if (this.isReady()) return Promise.resolve(true);
     return new Promise((resolve) => {
+      const expiry = deadline(ms);
       const done = (value: boolean) => {
-        clearTimeout(timer);
+        expiry.removeEventListener('abort', onExpiry);
         this.readyListeners.delete(onReady);
         resolve(value);
       };
       const onReady = () => done(true);
-      const timer = setTimeout(() => done(false), ms);
+      const onExpiry = () => done(false);
+      expiry.addEventListener('abort', onExpiry, { once: true });
       this.readyListeners.add(onReady);
     });
   }

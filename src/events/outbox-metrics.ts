@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, register } from 'prom-client';
 import { OutboxBacklog } from './outbox.repository';
 import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
-import { withTimeout } from 'src/common/time/with-timeout';
+import { withTimeout } from 'src/common/time/deadline';
 
 const BACKLOG_QUERY_TIMEOUT_MS = 2000;
 
@@ -92,7 +92,7 @@ export class OutboxMetrics {
   private refreshBacklog(): Promise<OutboxBacklog> {
     const source = this.backlogSource;
     if (!source) return Promise.resolve(this.lastBacklog);
-    this.backlogInFlight ??= withTimeout(source(), BACKLOG_QUERY_TIMEOUT_MS)
+    this.backlogInFlight ??= withTimeout(source(), BACKLOG_QUERY_TIMEOUT_MS, 'outbox backlog query')
       .then((value) => (this.lastBacklog = value))
       // database unreachable: keep the last known figure; readiness reports the outage
       .catch(() => this.lastBacklog)

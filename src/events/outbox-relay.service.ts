@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
 import { AmqpPublisher, PublishOutcome } from './amqp-publisher';
+import { withTimeout } from 'src/common/time/deadline';
 import { OUTBOX_EXCHANGES } from './event-contracts';
 import {
   DEFAULT_OUTBOX_BACKOFF,
@@ -122,9 +123,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     // a broker (re)connect may find rows waiting for it
     this.publisher.open(this.options.publishTimeoutMs, () => this.signal.notify());
     this.running = this.loop();
-    this.logger.log(
-      `outbox relay started (batch ${this.options.batchSize}, poll ${this.options.pollIntervalMs} ms)`,
-    );
+    this.logger.log({
+      msg: 'outbox relay started',
+      batchSize: this.options.batchSize,
+      pollIntervalMs: this.options.pollIntervalMs,
+    });
     return true;
   }
 
@@ -138,16 +141,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     if (!running) return;
     this.stopping = true;
     this.signal.notify();
-    let timer: NodeJS.Timeout | undefined;
-    const abandoned = await Promise.race([
-      running.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), this.options.stopTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const abandoned = await withTimeout(running, this.options.stopTimeoutMs, 'outbox batch').then(
+      () => false,
+      () => true,
+    );
     if (abandoned)
-      this.logger.warn('outbox relay stopped with a batch in flight; it will be re-sent');
+      this.logger.warn({
+        msg: 'outbox relay stopped with a batch in flight; it will be re-sent',
+        stopTimeoutMs: this.options.stopTimeoutMs,
+      });
     this.running = null;
     await this.publisher.close().catch(() => undefined);
     this.logger.log('outbox relay stopped');
@@ -247,7 +249,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       try {
         result = await this.relayBatch();
       } catch (err) {
-        this.noteError(`outbox relay: ${describe(err)}`);
+        this.noteError({ msg: 'outbox relay batch failed', error: describe(err) });
       }
       await this.purgeIfDue();
       if (this.stopping) break;
@@ -290,35 +292,38 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
         deleted += n;
       } while (n === PURGE_BATCH && !this.stopping);
       if (deleted > 0)
-        this.logger.log(`outbox: deleted ${deleted} events sent before the retention`);
+        this.logger.log({ msg: 'outbox: deleted events sent before the retention', deleted });
     } catch (err) {
-      this.noteError(`outbox purge: ${describe(err)}`);
+      this.noteError({ msg: 'outbox purge failed', error: describe(err) });
     }
   }
 
   private noteOutcome(published: number, failed: { row: ClaimedOutboxRow; error: string }[]): void {
     if (failed.length > 0) {
-      this.noteError(
-        `outbox: ${failed.length} event(s) not published, will retry with backoff: ${failed[0].error}`,
-      );
+      this.noteError({
+        msg: 'outbox: events not published, will retry with backoff',
+        failed: failed.length,
+        error: failed[0].error,
+      });
     } else if (published > 0 && this.failingSince !== null) {
-      this.logger.log(
-        `outbox: publishing again after ${Math.round((this.clock.now().getTime() - this.failingSince) / 1000)} s ` +
-          `and ${this.failuresInStreak} failed attempt(s)`,
-      );
+      this.logger.log({
+        msg: 'outbox: publishing again',
+        failingForSeconds: Math.round((this.clock.now().getTime() - this.failingSince) / 1000),
+        failedAttempts: this.failuresInStreak,
+      });
       this.failingSince = null;
       this.failuresInStreak = 0;
     }
   }
 
   /** warn once when trouble starts, then at most once a minute: it heals by itself */
-  private noteError(message: string): void {
+  private noteError(entry: { msg: string; error: string; failed?: number }): void {
     const now = this.clock.now().getTime();
     this.failuresInStreak++;
     if (this.failingSince === null) this.failingSince = now;
     if (this.failuresInStreak === 1 || now - this.lastFailureLogAt >= QUIET_LOG_MS) {
       this.lastFailureLogAt = now;
-      this.logger.warn(message);
+      this.logger.warn(entry);
     }
   }
 }

@@ -37,7 +37,8 @@ import {
   EXECUTION_LIST_EXAMPLE,
   EXECUTION_LOGS_EXAMPLE,
 } from './execution.examples';
-import { ExecutionsService } from './executions.service';
+import { ExecutionCommandsService } from './execution-commands.service';
+import { ExecutionQueriesService } from './execution-queries.service';
 
 /** A malformed id is the caller's mistake (400 naming it), not an unknown one (404). */
 const uuid = (name: string) =>
@@ -55,7 +56,8 @@ const uuid = (name: string) =>
 @Controller('executions')
 export class ExecutionsController {
   constructor(
-    private readonly executions: ExecutionsService,
+    private readonly queries: ExecutionQueriesService,
+    private readonly commands: ExecutionCommandsService,
     private readonly idempotency: IdempotencyService,
   ) {}
 
@@ -67,7 +69,7 @@ export class ExecutionsController {
       'Newest first; filter by workflow, tenant, status and creation date; cursor pagination.',
   })
   list(@Query() query: ListExecutionsQuery) {
-    return this.executions.list(query);
+    return this.queries.list(query);
   }
 
   @Get('failed')
@@ -78,7 +80,7 @@ export class ExecutionsController {
       'A failed tenant execution drops out once an attempt at the same (workflow, slot, tenant) completed (a retry or a backfill); a failed run once each tenant it lost has.',
   })
   failed(@Query() query: PageQuery) {
-    return this.executions.failed(query);
+    return this.queries.failed(query);
   }
 
   @Get(':execution_id')
@@ -91,7 +93,7 @@ export class ExecutionsController {
   @ApiParam({ name: 'execution_id', format: 'uuid' })
   @ApiNotFoundResponse({ description: 'no such execution' })
   get(@Param('execution_id', uuid('execution_id')) id: string) {
-    return this.executions.detail(id);
+    return this.queries.detail(id);
   }
 
   @Get(':execution_id/logs')
@@ -101,7 +103,7 @@ export class ExecutionsController {
   })
   @ApiParam({ name: 'execution_id', format: 'uuid' })
   logs(@Param('execution_id', uuid('execution_id')) id: string, @Query() query: PageQuery) {
-    return this.executions.logs(id, query);
+    return this.queries.logs(id, query);
   }
 
   @Post(':execution_id/retry')
@@ -136,7 +138,7 @@ export class ExecutionsController {
         body: {},
         status: HttpStatus.ACCEPTED,
       },
-      () => this.executions.retry(id, caller.subjectId),
+      () => this.commands.retry(id, caller.subjectId),
     );
     return sendAnswer(res, answer);
   }
@@ -146,7 +148,7 @@ export class ExecutionsController {
 @Controller('workflows')
 export class WorkflowRunsController {
   constructor(
-    private readonly executions: ExecutionsService,
+    private readonly commands: ExecutionCommandsService,
     private readonly idempotency: IdempotencyService,
   ) {}
 
@@ -190,7 +192,7 @@ export class WorkflowRunsController {
         status: HttpStatus.ACCEPTED,
       },
       // triggered_by is a UUID column: the token subject, or its UUID v5 (src/auth/README.md)
-      () => this.executions.executeManually(id, dto, caller.subjectId),
+      () => this.commands.executeManually(id, dto, caller.subjectId),
     );
     return sendAnswer(res, answer);
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import { preparedQuery } from 'src/database/prepared-query';
-import { returnedRows } from 'src/database/query-result';
+import { returnedRows } from 'src/common/sql/query-result';
 import { Transaction } from 'src/database/transaction';
 import { ExecutionLogEntity, LogLevel } from './execution-log.entity';
 import { ExecutionStepEntity, StepStatus } from './execution-step.entity';

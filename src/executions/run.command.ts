@@ -3,11 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { ClientsModule } from 'src/clients/clients.module';
 import { AppError } from 'src/common/errors/app-error';
 import { RedisModule } from 'src/common/redis/redis.module';
-import { commandContextModule } from 'src/config/command-context';
+import { commandContextModule } from 'src/command-context';
 import { Env } from 'src/config/env.schema';
 import { EventsModule } from 'src/events/events.module';
 import { ExecutionsModule } from './executions.module';
-import { ExecutionsService } from './executions.service';
+import { ExecutionCommandsService } from './execution-commands.service';
+import { ExecutionQueriesService } from './execution-queries.service';
 
 export const RUN_USAGE = `node dist/cli.js run <workflow> [--tenants id,id,...] [--wait] [--allow-concurrent] [--dry-run]`;
 
@@ -84,7 +85,8 @@ export async function runWorkflowCommand(
     bufferLogs: true,
   });
   try {
-    const executions = app.get(ExecutionsService);
+    const executions = app.get(ExecutionCommandsService);
+    const queries = app.get(ExecutionQueriesService);
     let started;
     try {
       started = await executions.executeManually(
@@ -113,7 +115,7 @@ export async function runWorkflowCommand(
       return 0;
     }
     const id = (started as { execution_id: string }).execution_id;
-    let progress = await executions.progress(id);
+    let progress = await queries.progress(id);
     while (progress.status === 'running' || progress.status === 'pending') {
       const done = ['completed', 'failed', 'cancelled'].reduce(
         (n, s) => n + (progress.by_status[s] ?? 0),
@@ -123,7 +125,7 @@ export async function runWorkflowCommand(
         `${args.workflow}: ${done}/${progress.tenants_total} tenants done, ${progress.by_status.failed ?? 0} failed\n`,
       );
       await new Promise((r) => setTimeout(r, 1000));
-      progress = await executions.progress(id);
+      progress = await queries.progress(id);
     }
     out(
       JSON.stringify({

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { Public } from 'src/auth/auth.decorators';
 import { RedisConnection } from 'src/common/redis/redis.module';
-import { withTimeout } from 'src/common/time/with-timeout';
+import { TimeoutError, withTimeout } from 'src/common/time/deadline';
 import { DatabaseProbe } from 'src/database/database.probe';
 import { AmqpConnection } from 'src/events/amqp-connection';
 import { LeaderElectionService } from 'src/leader/leader-election.service';
@@ -127,8 +127,10 @@ export class HealthController implements OnModuleDestroy {
   /** A check that has not answered by the deadline is down, with the reason. */
   private bounded(name: string, check: () => Promise<HealthIndicatorResult>) {
     return () =>
-      withTimeout(check(), CHECK_TIMEOUT_MS).catch((err: Error) =>
-        this.indicators.check(name).down({ reason: `${name} check: ${err.message}` }),
+      withTimeout(check(), CHECK_TIMEOUT_MS, `${name} check`).catch((err: Error) =>
+        this.indicators.check(name).down({
+          reason: err instanceof TimeoutError ? err.message : `${name} check: ${err.message}`,
+        }),
       );
   }
 }

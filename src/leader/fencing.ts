@@ -14,6 +14,3 @@
 export function fencingCondition(termPlaceholder: string): string {
   return `(SELECT l.term FROM orchestrator_leader l WHERE l.id = 1) = CAST(${termPlaceholder} AS BIGINT)`;
 }
-
-/** The same condition for TypeORM query builders, with the named parameter `:leaderTerm`. */
-export const FENCING_CONDITION = fencingCondition(':leaderTerm');

@@ -9,7 +9,8 @@ import {
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Gauge } from 'prom-client';
 import { Clock } from 'src/common/time/clock';
-import { LeaderGate } from './leader-gate';
+import { withTimeout } from 'src/common/time/deadline';
+import { LeaderGate } from 'src/common/jobs/leader-gate';
 import { LeaderLock } from './leader-lock';
 import { LeaderMode, LeaderSettings } from './leader-settings';
 import { LeaderTimings, leaderTimings } from './leader-timing';
@@ -43,25 +44,6 @@ type LeaderState =
 type Leading = Extract<LeaderState, { role: 'leader' }>;
 
 const SHUTDOWN_RELEASE_TIMEOUT_MS = 2000;
-
-class DeadlineExceeded extends Error {}
-
-/** Rejects when `ms` passes first; the late result of the original promise is ignored. */
-function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  if (ms <= 0) {
-    promise.catch(() => undefined);
-    return Promise.reject(new DeadlineExceeded(`${what}: no time left`));
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new DeadlineExceeded(`${what}: no answer within ${ms} ms`)),
-      ms,
-    );
-  });
-  promise.catch(() => undefined);
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -200,7 +182,7 @@ export class LeaderElectionService
     clearTimeout(this.loopTimer);
     clearTimeout(this.watchdog);
     if (this.inFlight) {
-      await withDeadline(this.inFlight, SHUTDOWN_RELEASE_TIMEOUT_MS, 'pending election step').catch(
+      await withTimeout(this.inFlight, SHUTDOWN_RELEASE_TIMEOUT_MS, 'pending election step').catch(
         () => undefined,
       );
     }
@@ -211,7 +193,7 @@ export class LeaderElectionService
     this.logger.log({ msg: 'leadership released for shutdown', term: s.term });
     if (!this.lock) return;
     try {
-      await withDeadline(this.lock.release(), SHUTDOWN_RELEASE_TIMEOUT_MS, 'lock release');
+      await withTimeout(this.lock.release(), SHUTDOWN_RELEASE_TIMEOUT_MS, 'lock release');
     } catch (err) {
       this.logger.warn({
         msg: 'could not release the leader lock; it expires by itself',
@@ -275,7 +257,7 @@ export class LeaderElectionService
     const startedAt = this.nowMs();
     let outcome;
     try {
-      outcome = await withDeadline(
+      outcome = await withTimeout(
         lock.acquire(this.timings.ttlMs),
         this.timings.validityMs,
         'lock acquisition',
@@ -289,7 +271,7 @@ export class LeaderElectionService
     const leadUntilMs = startedAt + this.timings.validityMs;
     let term: string | null;
     try {
-      term = await withDeadline(
+      term = await withTimeout(
         this.repository.claimTerm({
           instanceId: this.settings.instanceId,
           hostname: this.settings.hostname,
@@ -319,7 +301,7 @@ export class LeaderElectionService
     let outcome;
     try {
       // a renewal that has not answered by the time we would stop anyway counts as failed
-      outcome = await withDeadline(
+      outcome = await withTimeout(
         this.lock!.extend(this.timings.ttlMs),
         s.leadUntilMs! - startedAt,
         'lock renewal',

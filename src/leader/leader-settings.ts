@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { hostname as osHostname } from 'node:os';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 
 export type LeaderMode = 'election' | 'single-instance';
 
@@ -15,11 +14,11 @@ export class LeaderSettings {
     readonly ttlSeconds: number,
     readonly heartbeatSeconds: number,
     readonly hostname: string,
-    /** hostname + random suffix, as the specification has it: unique even for two pods on one host */
+    /** InstanceIdentity.id: the same id the executions, the alerts and the log lines carry */
     readonly instanceId: string,
   ) {}
 
-  static fromConfig(config: AppConfig, host: string = osHostname()): LeaderSettings {
+  static fromConfig(config: AppConfig, identity: InstanceIdentity): LeaderSettings {
     const redisUrl = config.get('REDIS_URL') ?? null;
     const enabled = config.get('ENABLE_LEADER_ELECTION');
     const singleInstanceReason = !enabled
@@ -34,8 +33,8 @@ export class LeaderSettings {
       config.get('LEADER_LOCK_KEY'),
       config.get('LEADER_LOCK_TTL_SECONDS'),
       config.get('LEADER_HEARTBEAT_SECONDS'),
-      host,
-      `${host}_${randomBytes(4).toString('hex')}`,
+      identity.hostname,
+      identity.id,
     );
   }
 }

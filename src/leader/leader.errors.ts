@@ -1,6 +1,4 @@
 export enum LeaderErrorCode {
-  /** A @LeaderOnly() method sits on a class that does not inject LeaderGate (found at boot). */
-  GateMissing = 'LEADER_GATE_MISSING',
   /** The leader record could not be read (database unreachable). */
   StateUnavailable = 'LEADER_STATE_UNAVAILABLE',
 }

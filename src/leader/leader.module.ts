@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { LeaderElectionService } from './leader-election.service';
-import { LeaderGate } from './leader-gate';
+import { LeaderGate } from 'src/common/jobs/leader-gate';
 import { LeaderLock } from './leader-lock';
-import { LeaderOnlyExplorer } from './leader-only.explorer';
 import { LeaderSettings } from './leader-settings';
 import { leaderTimings } from './leader-timing';
 import { LeaderController } from './leader.controller';
@@ -18,10 +17,13 @@ import { RedlockLeaderLock } from './redlock-leader-lock.adapter';
  */
 @Global()
 @Module({
-  imports: [DiscoveryModule],
   controllers: [LeaderController],
   providers: [
-    { provide: LeaderSettings, inject: [AppConfig], useFactory: LeaderSettings.fromConfig },
+    {
+      provide: LeaderSettings,
+      inject: [AppConfig, InstanceIdentity],
+      useFactory: LeaderSettings.fromConfig,
+    },
     {
       provide: LeaderLock,
       inject: [LeaderSettings],
@@ -39,7 +41,6 @@ import { RedlockLeaderLock } from './redlock-leader-lock.adapter';
     LeaderRepository,
     LeaderElectionService,
     { provide: LeaderGate, useExisting: LeaderElectionService },
-    LeaderOnlyExplorer,
   ],
   exports: [LeaderGate, LeaderElectionService],
 })

@@ -1,7 +1,9 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { Registry } from 'prom-client';
 import { AppConfig } from 'src/config/app-config.service';
 import { validateEnv } from 'src/config/validate-env';
-import type { FinishedStep } from 'src/executions/executions.service';
+import type { FinishedStep } from 'src/executions/execution-listeners.service';
 import { CostMeter, CpuMeter } from './cost-meter';
 import type { CostIncrement, MetricsRepository } from './metrics.repository';
 import { WorkflowMetrics } from './workflow-metrics';
@@ -44,7 +46,13 @@ describe(CostMeter.name, () => {
   const config = new AppConfig(
     validateEnv({ COST_PER_DOWNSTREAM_CALL_EUR: '0.01', COST_PER_CPU_SECOND_EUR: '1' }),
   );
-  const meter = new CostMeter(repository, metrics, cpu, config);
+  const meter = new CostMeter(
+    repository,
+    metrics,
+    cpu,
+    config,
+    new PeriodicJobs(new SchedulerRegistry()),
+  );
 
   beforeEach(() => (written.length = 0));
 

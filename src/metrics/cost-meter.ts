@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { AppConfig } from 'src/config/app-config.service';
-import type { FinishedStep } from 'src/executions/executions.service';
+import type { FinishedStep } from 'src/executions/execution-listeners.service';
 import { CostIncrement, MetricsRepository, Prices, pricesOf } from './metrics.repository';
 import { WorkflowMetrics } from './workflow-metrics';
 
@@ -17,6 +18,7 @@ export class ProcessCpuMeter extends CpuMeter {
 }
 
 const FLUSH_INTERVAL_MS = 1000;
+export const COST_FLUSH_JOB = 'cost-meter.flush';
 const FLUSH_AT_EVENTS = 500;
 /** executions whose counters wait while the database is unreachable; beyond, they are dropped */
 const MAX_PENDING_EXECUTIONS = 50_000;
@@ -39,7 +41,6 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
   private pending = new Map<string, CostIncrement>();
   private events = 0;
   private lastCpu: number;
-  private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   readonly prices: Prices;
 
@@ -48,19 +49,23 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
     private readonly metrics: WorkflowMetrics,
     private readonly cpu: CpuMeter,
     config: AppConfig,
+    private readonly jobs: PeriodicJobs,
   ) {
     this.prices = pricesOf(config);
     this.lastCpu = cpu.cpuSeconds();
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    // on every instance: each flushes the counters of the steps it ran
+    this.jobs.register(
+      COST_FLUSH_JOB,
+      { everyMs: FLUSH_INTERVAL_MS },
+      { leaderOnly: false, run: () => this.flush() },
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.jobs.remove(COST_FLUSH_JOB);
     await this.flush();
   }
 
@@ -68,7 +73,11 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
     let row = this.pending.get(step.executionId);
     if (!row) {
       if (this.pending.size >= MAX_PENDING_EXECUTIONS) {
-        this.logger.warn(`cost counters dropped for ${step.executionId}: too many waiting`);
+        this.logger.warn({
+          msg: 'cost counters dropped: too many executions waiting',
+          executionId: step.executionId,
+          waiting: this.pending.size,
+        });
         return;
       }
       row = {
@@ -112,9 +121,11 @@ export class CostMeter implements OnModuleInit, BeforeApplicationShutdown {
     try {
       await this.repository.addCosts(batch);
     } catch (err) {
-      this.logger.warn(
-        `cost counters not written yet (${batch.length} executions): ${(err as Error).message}`,
-      );
+      this.logger.warn({
+        msg: 'cost counters not written yet',
+        executions: batch.length,
+        error: (err as Error).message,
+      });
       for (const r of batch) this.merge(r);
       return;
     }

@@ -1,3 +1,4 @@
+import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { Module } from '@nestjs/common';
 import { register } from 'prom-client';
 import { ExecutionsModule } from 'src/executions/executions.module';
@@ -25,7 +26,7 @@ import { WorkflowMetrics } from './workflow-metrics';
  * The Prometheus exposition itself is PrometheusModule's, at the root /metrics.
  */
 @Module({
-  imports: [WorkflowsModule, ExecutionsModule],
+  imports: [PeriodicJobsModule, WorkflowsModule, ExecutionsModule],
   controllers: [MetricsController],
   providers: [
     MetricsRepository,

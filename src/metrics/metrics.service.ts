@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
-import type { ClosedRun, FinishedStep } from 'src/executions/executions.service';
-import { ExecutionsService } from 'src/executions/executions.service';
+import type { ClosedRun, FinishedStep } from 'src/executions/execution-listeners.service';
+import { ExecutionListenersService } from 'src/executions/execution-listeners.service';
 import { AlertsRepository } from './alerts/alerts.repository';
 import { CostMeter } from './cost-meter';
 import { addDays, localDateOf } from './local-day';
@@ -23,7 +23,7 @@ export class MetricsService implements OnApplicationBootstrap {
   private readonly stepChildren = new Map<string, { observe(seconds: number): void }>();
 
   constructor(
-    private readonly executions: ExecutionsService,
+    private readonly executions: ExecutionListenersService,
     private readonly metrics: WorkflowMetrics,
     private readonly costs: CostMeter,
     private readonly repository: MetricsRepository,

@@ -1,14 +1,9 @@
-import {
-  BeforeApplicationShutdown,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
-import { CronJob } from 'cron';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { AppConfig } from 'src/config/app-config.service';
-import { LeaderGate } from 'src/leader/leader-gate';
-import { LeaderOnly } from 'src/leader/leader-only.decorator';
 import { MetricsRollupService } from './rollup.service';
+
+export const METRICS_ROLLUP_JOB = 'metrics_rollup';
 
 /**
  * The daily rollup (METRICS_ROLLUP_CRON in DEFAULT_TIMEZONE, default 00:15): every
@@ -17,33 +12,28 @@ import { MetricsRollupService } from './rollup.service';
  * a tick run twice changes nothing.
  */
 @Injectable()
-export class MetricsRollupJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class MetricsRollupJob implements OnApplicationBootstrap {
   private readonly logger = new Logger(MetricsRollupJob.name);
-  private job: CronJob | null = null;
 
   constructor(
     private readonly config: AppConfig,
-    private readonly leader: LeaderGate,
+    private readonly jobs: PeriodicJobs,
     private readonly rollups: MetricsRollupService,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.job = CronJob.from({
-      cronTime: this.config.get('METRICS_ROLLUP_CRON'),
-      timeZone: this.config.get('DEFAULT_TIMEZONE'),
-      onTick: () => void this.tick(),
-      start: true,
-    });
+    this.jobs.register(
+      METRICS_ROLLUP_JOB,
+      {
+        cron: this.config.get('METRICS_ROLLUP_CRON'),
+        timeZone: this.config.get('DEFAULT_TIMEZONE'),
+      },
+      { leaderOnly: true, run: () => this.rollup() },
+    );
   }
 
-  beforeApplicationShutdown(): void {
-    void this.job?.stop();
-    this.job = null;
-  }
-
-  @LeaderOnly()
-  async tick(): Promise<void> {
+  private async rollup(): Promise<void> {
     const rows = await this.rollups.rollupRecent();
-    this.logger.log(`daily rollup written: ${rows.length} rows`);
+    this.logger.log({ msg: 'daily rollup written', rows: rows.length });
   }
 }

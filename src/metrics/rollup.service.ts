@@ -44,9 +44,15 @@ export class MetricsRollupService {
     const days = datesBetween(from, to).map((date) => ({ date, ...dayBounds(date, this.zone) }));
     const started = Date.now();
     const rows = await this.repository.rollupDays(days, this.prices, this.clock.now());
-    this.logger.log(
-      `rollup ${from}..${to} (${days.length} days, ${this.zone}): ${rows.length} rows in ${Date.now() - started} ms`,
-    );
+    this.logger.log({
+      msg: 'rollup written',
+      from,
+      to,
+      days: days.length,
+      timezone: this.zone,
+      rows: rows.length,
+      durationMs: Date.now() - started,
+    });
     return rows;
   }
 

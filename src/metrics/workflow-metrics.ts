@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, register } from 'prom-client';
 import { getOrCreateMetric } from 'src/common/metrics/get-or-create';
-import { withTimeout } from 'src/common/time/with-timeout';
+import { withTimeout } from 'src/common/time/deadline';
 
 /** The specification's metric names (a contract: additions allowed, renames not). */
 export const SPEC_METRICS = {
@@ -205,7 +205,7 @@ export class WorkflowMetrics {
     if (!source) return Promise.resolve(null);
     if (this.snapshot && Date.now() - this.snapshotAt < SNAPSHOT_MAX_AGE_MS) return this.snapshot;
     this.snapshotAt = Date.now();
-    this.snapshot = withTimeout(source(), SNAPSHOT_TIMEOUT_MS)
+    this.snapshot = withTimeout(source(), SNAPSHOT_TIMEOUT_MS, 'metrics snapshot query')
       .then((s) => (this.lastSnapshot = s))
       // database unreachable: the last known figures; readiness reports the outage
       .catch(() => this.lastSnapshot);

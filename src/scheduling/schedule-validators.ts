@@ -1,6 +1,6 @@
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
-import { validateCalendar } from './calendar';
-import { validateCron, validateTimezone } from './cron-time';
+import { validateCalendar } from 'src/common/time/calendar';
+import { validateCron, validateTimezone } from 'src/common/time/cron-time';
 
 /**
  * The schedule validators, for every module that accepts schedule fields (PUT /schedule

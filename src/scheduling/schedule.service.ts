@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Tenant } from 'src/clients/operation-registry';
 import { Clock } from 'src/common/time/clock';
-import { CronTimeError, localIso } from './cron-time';
+import { CronTimeError, localIso } from 'src/common/time/cron-time';
 import { BackfillDto, NextRunQuery, UpdateScheduleDto } from './dto/schedule.dto';
 import {
   BackfillSlotView,
@@ -20,7 +20,7 @@ import {
 } from './scheduling.ports';
 import { SchedulingError, SchedulingErrorCode } from './scheduling.errors';
 import { previewRuns, previewRunsSteps, ScheduleUnit, SlotCalculator } from './slot-planner';
-import { runStepsCooperatively } from './steps';
+import { runStepsCooperatively } from 'src/common/time/steps';
 import { tenantFilterFor, unitsOfTenants } from './tenant-units';
 
 /** At most this many slots per backfill call, so one request cannot enqueue a year of minutes. */

@@ -1,5 +1,9 @@
 import type { Transaction } from 'src/database/transaction';
-import type { ExecutionsService, SlotContext } from 'src/executions/executions.service';
+import type {
+  ExecutionCommandsService,
+  SlotContext,
+} from 'src/executions/execution-commands.service';
+import type { ExecutionQueriesService } from 'src/executions/execution-queries.service';
 import type { TenantClient } from 'src/clients';
 import type { Tenant } from 'src/clients/operation-registry';
 import type { WorkflowsService } from 'src/workflows/workflows.service';
@@ -57,24 +61,27 @@ export class WorkflowsFacadeAdapter extends ScheduleWorkflows {
 }
 
 export class ExecutionsFacadeAdapter extends ScheduleExecutions {
-  constructor(private readonly executions: ExecutionsService) {
+  constructor(
+    private readonly commands: ExecutionCommandsService,
+    private readonly queries: ExecutionQueriesService,
+  ) {
     super();
   }
   prepareHandOver(workflowId: string, withTenants: boolean): Promise<HandOverContext> {
-    return this.executions.prepareSlot(workflowId, withTenants);
+    return this.commands.prepareSlot(workflowId, withTenants);
   }
   async startRun(req: StartRunRequest, within?: HandOverWithin): Promise<StartedRun> {
-    const { outcome, executionId } = await this.executions.startRun(req, inside(within));
+    const { outcome, executionId } = await this.commands.startRun(req, inside(within));
     return { outcome, executionId };
   }
   recordSkippedSlot(req: SkippedSlotRequest, within?: HandOverWithin): Promise<void> {
-    return this.executions.recordSkippedSlot(req, inside(within));
+    return this.commands.recordSkippedSlot(req, inside(within));
   }
   runInProgress(workflowId: string): Promise<RunInProgress | null> {
-    return this.executions.runInProgress(workflowId);
+    return this.queries.runInProgress(workflowId);
   }
   async lastRun(workflowId: string): Promise<LastRun | null> {
-    const { items } = await this.executions.list({
+    const { items } = await this.queries.list({
       workflow: workflowId,
       runs_only: 'true',
       limit: 1,
@@ -93,7 +100,7 @@ export class ExecutionsFacadeAdapter extends ScheduleExecutions {
   }
 }
 
-/** The context came from prepareHandOver, i.e. from ExecutionsService.prepareSlot. */
+/** The context came from prepareHandOver, i.e. from ExecutionCommandsService.prepareSlot. */
 function inside(within?: HandOverWithin) {
   return within
     ? { tx: within.tx, slot: within.context as SlotContext, now: within.now }

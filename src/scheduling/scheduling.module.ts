@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { TenantClient } from 'src/clients';
+import { PeriodicJobsModule } from 'src/common/jobs/periodic-jobs.module';
 import { IdempotencyModule } from 'src/common/idempotency/idempotency.module';
 import { AppConfig } from 'src/config/app-config.service';
 import { DatabaseClock } from 'src/database/database-clock';
 import { ExecutionsModule } from 'src/executions/executions.module';
-import { ExecutionsService } from 'src/executions/executions.service';
+import { ExecutionCommandsService } from 'src/executions/execution-commands.service';
+import { ExecutionQueriesService } from 'src/executions/execution-queries.service';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { ScheduleController } from './schedule.controller';
@@ -35,7 +36,7 @@ function crashAfterClaim(config: AppConfig): (() => void) | null {
  * (ClientsModule) and Clock, all global. The scheduler judges slots by the database clock.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), WorkflowsModule, ExecutionsModule, IdempotencyModule],
+  imports: [PeriodicJobsModule, WorkflowsModule, ExecutionsModule, IdempotencyModule],
   controllers: [ScheduleController],
   providers: [
     {
@@ -52,8 +53,9 @@ function crashAfterClaim(config: AppConfig): (() => void) | null {
     },
     {
       provide: ScheduleExecutions,
-      inject: [ExecutionsService],
-      useFactory: (e: ExecutionsService) => new ExecutionsFacadeAdapter(e),
+      inject: [ExecutionCommandsService, ExecutionQueriesService],
+      useFactory: (c: ExecutionCommandsService, q: ExecutionQueriesService) =>
+        new ExecutionsFacadeAdapter(c, q),
     },
     {
       provide: ScheduleTenants,

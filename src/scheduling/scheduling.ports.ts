@@ -1,6 +1,6 @@
 import type { Tenant } from 'src/clients/operation-registry';
 import type { Transaction } from 'src/database/transaction';
-import type { CalendarRef, DayPolicy } from './calendar';
+import type { CalendarRef, DayPolicy } from 'src/common/time/calendar';
 import type { OverlapPolicy } from './slot-planner';
 
 /**
@@ -122,7 +122,7 @@ export interface SkippedSlotRequest {
   leaderTerm: string | null;
 }
 
-/** The executions module's facade (ExecutionsService). */
+/** The executions module's facades (ExecutionCommandsService, ExecutionQueriesService). */
 export abstract class ScheduleExecutions {
   /** Reads what a hand-over needs; `withTenants` lists them from the tenant service (HTTP). */
   abstract prepareHandOver(workflowId: string, withTenants: boolean): Promise<HandOverContext>;

@@ -1,4 +1,4 @@
-import { CalendarRef } from './calendar';
+import { CalendarRef } from 'src/common/time/calendar';
 import {
   MAX_SKIP_RECORDS,
   planDueEvents,

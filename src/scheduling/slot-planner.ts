@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
-import { cachedZone } from './cached-zone';
-import { runSteps, Steps } from './steps';
+import { cachedZone } from 'src/common/time/cached-zone';
+import { runSteps, Steps } from 'src/common/time/steps';
 import {
   CalendarPolicies,
   CalendarRef,
@@ -9,7 +9,7 @@ import {
   describeShift,
   isRunDay,
   MAX_SHIFT_DAYS,
-} from './calendar';
+} from 'src/common/time/calendar';
 import {
   CronOptions,
   CronTime,
@@ -17,7 +17,7 @@ import {
   DstAdjustment,
   estimatePeriodMs,
   localIso,
-} from './cron-time';
+} from 'src/common/time/cron-time';
 
 /**
  * From a workflow's schedule to what the scheduler does (pure; `now` is always passed in).

@@ -1,5 +1,5 @@
 import { tenantFilterFor, unitsOfTenants } from './tenant-units';
-import { tenant } from './testing/scheduling.fakes';
+import { tenant } from 'test/fakes/scheduling.fakes';
 
 const OWN = { timezone: 'Europe/Madrid', calendar: { country: 'ES', region: 'MD' } };
 

@@ -1,6 +1,6 @@
 import type { Tenant } from 'src/clients/operation-registry';
-import { validateCalendar } from './calendar';
-import { validateTimezone } from './cron-time';
+import { validateCalendar } from 'src/common/time/calendar';
+import { validateTimezone } from 'src/common/time/cron-time';
 import { ScheduleUnit, unitKey } from './slot-planner';
 import type { TenantFilter } from './scheduling.ports';
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
+import { FakeLeaderGate } from 'test/fakes/fake-leader-gate';
 import {
   FakeClock,
   FakeScheduleTenants,
@@ -7,7 +7,7 @@ import {
   InMemoryScheduleWorkflows,
   scheduledWorkflow,
   tenant,
-} from './testing/scheduling.fakes';
+} from 'test/fakes/scheduling.fakes';
 import { SchedulerSettings, WorkflowSchedulerService } from './workflow-scheduler.service';
 import { ScheduledWorkflow } from './scheduling.ports';
 

@@ -7,8 +7,9 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Tenant } from 'src/clients/operation-registry';
-import { LeaderGate } from 'src/leader/leader-gate';
-import { CronTimeError } from './cron-time';
+import { PeriodicJob, PeriodicJobs } from 'src/common/jobs/periodic-jobs';
+import { LeaderGate } from 'src/common/jobs/leader-gate';
+import { CronTimeError } from 'src/common/time/cron-time';
 import { decideOverlap } from './overlap';
 import {
   HandOverWithin,
@@ -60,8 +61,8 @@ export interface TickReport {
   actions: (SlotAction & { workflowId: string; outcome: string })[];
 }
 
-const TIMER_NAME = 'workflow-scheduler.next-slot';
-const INTERVAL_NAME = 'workflow-scheduler.recheck';
+/** The scheduler's PeriodicJobs job; its next-slot wake-up is `workflow-scheduler.recheck.wake`. */
+export const SCHEDULER_JOB = 'workflow-scheduler.recheck';
 
 /**
  * Turns due cron slots into runs, on the leader only (docs/architecture.md "From a slot to
@@ -74,8 +75,9 @@ const INTERVAL_NAME = 'workflow-scheduler.recheck';
  * - when it is due, plans the due events (slot-planner.ts), claims them with one fenced
  *   conditional update that also advances next_execution_at, and only then records skips
  *   and starts the run through the executions facade (idempotent on the slot key).
- * A pass runs every `recheckMs` and, in between, a timer wakes it at the nearest slot, so a
- * slot fires within a few milliseconds of its time.
+ * A pass is a leader-only PeriodicJobs job (`workflow-scheduler.recheck`) every `recheckMs`;
+ * in between, the job's wake-up (`wakeIn`) runs it at the nearest slot, so a slot fires
+ * within a few milliseconds of its time.
  */
 @Injectable()
 export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -90,11 +92,7 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
   private outageWaits = new Map<string, number>();
   private calculators = new Map<string, { key: string; calculator: SlotCalculator | null }>();
   private tenantCache: { atMs: number; tenants: Tenant[] } | null = null;
-  private interval: NodeJS.Timeout | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private passing = false;
-  private passAgain = false;
-  private stopped = false;
+  private readonly job: PeriodicJob<TickReport>;
 
   constructor(
     private readonly leader: LeaderGate,
@@ -103,8 +101,16 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
     private readonly tenants: ScheduleTenants,
     private readonly clock: ScheduleClock,
     private readonly settings: SchedulerSettings,
-    @Optional() private readonly registry?: SchedulerRegistry,
-  ) {}
+    // tests and the benchmark that build the scheduler by hand get a PeriodicJobs of their own
+    @Optional() jobs: PeriodicJobs = new PeriodicJobs(new SchedulerRegistry(), leader),
+  ) {
+    this.job = jobs.define(
+      SCHEDULER_JOB,
+      { everyMs: settings.recheckMs },
+      // a tick during a pass makes the pass run once more: what changed meanwhile is seen
+      { leaderOnly: true, overlap: 'run-again', run: (term) => this.schedulePass(term) },
+    );
+  }
 
   onApplicationBootstrap(): void {
     if (this.settings.autoStart) this.start();
@@ -115,58 +121,22 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
   }
 
   start(): void {
-    this.stopped = false;
-    this.interval = setInterval(() => void this.tick(), this.settings.recheckMs);
-    this.registry?.addInterval(INTERVAL_NAME, this.interval);
+    this.job.start();
     void this.tick();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.interval) {
-      clearInterval(this.interval);
-      if (this.registry?.doesExist('interval', INTERVAL_NAME))
-        this.registry.deleteInterval(INTERVAL_NAME);
-      this.interval = null;
-    }
-    this.clearTimer();
+    this.job.stop();
   }
 
   /**
-   * One pass. Never rejects and never overlaps itself: a call during a pass makes that pass
-   * run once more instead. Returns undefined on a follower.
+   * One pass, through the leader gate: only the leader schedules, and its writes carry its
+   * term. Never rejects (a failure is logged and the next pass retries) and never overlaps
+   * itself: a call during a pass makes that pass run once more instead. Returns undefined
+   * on a follower, during a pass, or after a failure.
    */
-  async tick(): Promise<TickReport | undefined> {
-    if (this.passing) {
-      this.passAgain = true;
-      return undefined;
-    }
-    this.passing = true;
-    let report: TickReport | undefined;
-    try {
-      do {
-        this.passAgain = false;
-        report = await this.passAsLeader();
-      } while (this.passAgain && !this.stopped);
-    } finally {
-      this.passing = false;
-    }
-    return report;
-  }
-
-  /** The pass, through the leader gate: only the leader schedules, and its writes carry its term. */
-  private async passAsLeader(): Promise<TickReport | undefined> {
-    try {
-      const outcome = await this.leader.runIfLeader((term) => this.schedulePass(term));
-      if (outcome.ran) return outcome.value;
-      this.forgetLeadership();
-    } catch (err) {
-      this.logger.error({
-        msg: 'scheduling pass failed; retried on the next one',
-        error: (err as Error).message,
-      });
-    }
-    return undefined;
+  tick(): Promise<TickReport | undefined> {
+    return this.job.runNow();
   }
 
   private async schedulePass(term: string): Promise<TickReport> {
@@ -471,17 +441,13 @@ export class WorkflowSchedulerService implements OnApplicationBootstrap, BeforeA
   /** Wakes a pass at the nearest slot when it comes before the next periodic re-check. */
   private armTimer(wakeAtMs: number | null): void {
     this.clearTimer();
-    if (wakeAtMs === null || this.stopped || !this.interval) return;
+    if (wakeAtMs === null) return;
     const delay = wakeAtMs - this.clock.now().getTime();
     if (delay > this.settings.recheckMs) return;
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, delay));
-    this.registry?.addTimeout(TIMER_NAME, this.timer);
+    this.job.wakeIn(delay);
   }
 
   private clearTimer(): void {
-    if (!this.timer) return;
-    clearTimeout(this.timer);
-    if (this.registry?.doesExist('timeout', TIMER_NAME)) this.registry.deleteTimeout(TIMER_NAME);
-    this.timer = null;
+    this.job.cancelWake();
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { returnedRows } from 'src/database/query-result';
+import { returnedRows } from 'src/common/sql/query-result';
 import { runTransaction, Transaction } from 'src/database/transaction';
 import { fencingCondition } from 'src/leader/fencing';
 import { WorkflowEntity } from './workflow.entity';

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OperationRegistry } from 'src/clients/operation-registry';
-import { validateCalendar } from 'src/scheduling/calendar';
-import { validateCron, validateTimezone } from 'src/scheduling/cron-time';
+import { validateCalendar } from 'src/common/time/calendar';
+import { validateCron, validateTimezone } from 'src/common/time/cron-time';
 import { AppConfig } from 'src/config/app-config.service';
 import { Transaction } from 'src/database/transaction';
 import { builtInWorkflows } from './catalogue/built-in-workflows';
@@ -59,7 +59,8 @@ export class WorkflowsService implements OnApplicationBootstrap {
         MAX_WORKFLOW_DURATION_SECONDS: this.config.get('MAX_WORKFLOW_DURATION_SECONDS'),
       }),
     );
-    if (created.length > 0) this.logger.log(`installed built-in workflows: ${created.join(', ')}`);
+    if (created.length > 0)
+      this.logger.log({ msg: 'installed built-in workflows', workflows: created });
   }
 
   async list(): Promise<WorkflowView[]> {

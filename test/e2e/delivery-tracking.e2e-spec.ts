@@ -283,7 +283,17 @@ describeWith(
           tenants: tenantIds.length,
           errors: 1,
         });
-        expect(result.stderr).toContain(`Delivery tracking failed for tenant ${failing}`);
+        const logLines = result.stderr
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(logLines).toContainEqual(
+          expect.objectContaining({
+            msg: 'delivery tracking failed for a tenant',
+            tenantId: failing,
+            error: expect.stringContaining('500'),
+          }),
+        );
         await until(() => mine().length >= before + expected.length, 30_000);
         await new Promise((r) => setTimeout(r, 1000));
         expect(mine().slice(before).map(keyOf).sort()).toEqual(expected);

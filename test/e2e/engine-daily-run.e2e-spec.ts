@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { serviceUrls } from 'src/config/env.schema';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
@@ -32,6 +33,22 @@ async function waitForRun(service: ServiceProcess, id: string, timeoutMs = 60000
     if (Date.now() > deadline)
       throw new Error(`run ${id} still ${body.status}: ${JSON.stringify(body.progress)}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** executed_by_instance of each tenant execution of a run, by tenant. */
+async function executedBy(dbUrl: string, runId: string): Promise<Map<string, string | null>> {
+  const sql = new Client({ connectionString: dbUrl });
+  await sql.connect();
+  try {
+    const { rows } = await sql.query<{ tenant_id: string; executed_by_instance: string | null }>(
+      `SELECT tenant_id, executed_by_instance FROM orchestrator_executions
+        WHERE parent_execution_id = $1`,
+      [runId],
+    );
+    return new Map(rows.map((r) => [r.tenant_id, r.executed_by_instance]));
+  } finally {
+    await sql.end();
   }
 }
 
@@ -134,6 +151,23 @@ describeWith(['postgres', 'rabbitmq'], 'daily run over HTTP against the simulato
     });
   });
 
+  it('stamps every tenant execution with the instance id GET /leader reports for that instance', async () => {
+    const service = services[0];
+    const leader = await api(service, 'GET', '/leader');
+    expect(leader.status).toBe(200);
+    // single-instance mode: the answering instance is also the leader of record
+    expect(leader.body.leader_instance_id).toBe(leader.body.instance_id);
+
+    const started = await api(service, 'POST', '/workflows/daily_operations/execute', {
+      allow_concurrent: true,
+    });
+    expect((await waitForRun(service, started.body.execution_id)).status).toBe('completed');
+
+    const stamps = await executedBy(db.url, started.body.execution_id);
+    expect(stamps.size).toBe(sim.activeTenants().length);
+    expect(new Set(stamps.values())).toEqual(new Set([leader.body.instance_id]));
+  });
+
   it('retries a tenant whose service keeps failing, marks it failed, completes the run, and retries only what failed', async () => {
     const service = services[0];
     const victim = sim.activeTenants()[7];
@@ -193,6 +227,9 @@ describeWith(['postgres', 'rabbitmq'], 'daily run over HTTP against the simulato
     const [first] = services;
     sim.setConfig({ latency_ms: 400 });
     const second = await startService();
+    const firstId = (await api(first, 'GET', '/leader')).body.instance_id;
+    const secondId = (await api(second, 'GET', '/leader')).body.instance_id;
+    expect(firstId).not.toBe(secondId);
     const started = await api(first, 'POST', '/workflows/daily_operations/execute', {
       allow_concurrent: true,
     });
@@ -246,6 +283,13 @@ describeWith(['postgres', 'rabbitmq'], 'daily run over HTTP against the simulato
     for (const done of answeredBeforeKill) {
       expect(byPair.get(`${done.tenant_id}|${done.operation}`)).toHaveLength(1);
     }
+    // a resumed tenant is stamped with the id of the instance that finished it, the one
+    // its GET /leader reports; the others with either instance's id, nothing else
+    const stamps = await executedBy(db.url, started.body.execution_id);
+    for (const t of resumed) expect(stamps.get(t.id)).toBe(secondId);
+    expect([...new Set(stamps.values())].every((id) => id === firstId || id === secondId)).toBe(
+      true,
+    );
   });
 
   it('delivers events written while RabbitMQ was unreachable once it is back, none lost', async () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../fakes/fake-clock';
 import { serviceUrls } from 'src/config/env.schema';
-import { ExecutionsService } from 'src/executions/executions.service';
+import { ExecutionCommandsService } from 'src/executions/execution-commands.service';
 import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
@@ -352,7 +352,7 @@ describeWith(['postgres'], 'operator commands happen once', () => {
       const slot = '2026-11-26T07:00:00.000Z';
       const body = { from: '2026-11-26T00:00:00Z', to: '2026-11-26T23:00:00Z' };
       // what the scheduler records for a slot that passed with no leader alive
-      await ops.app.get(ExecutionsService).recordSkippedSlot({
+      await ops.app.get(ExecutionCommandsService).recordSkippedSlot({
         workflowId: 'daily_operations',
         scheduledFor: new Date(slot),
         reason: 'missed: no leader between 2026-11-26T06:59:00Z and 2026-11-26T09:00:00Z',

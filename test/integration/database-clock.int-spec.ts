@@ -1,13 +1,17 @@
 import { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { register } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SystemClock } from 'src/common/time/clock';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../fakes/fake-clock';
 import type { AppConfig } from 'src/config/app-config.service';
 import { buildDataSourceOptions } from 'src/database/data-source';
 import { CLOCK_SKEW_METRIC, ClockSkewChange, DatabaseClock } from 'src/database/database-clock';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
+
+const jobs = () => new PeriodicJobs(new SchedulerRegistry());
 
 /** The system clock shifted, as libfaketime shifts it for a whole process. */
 class ShiftedSystemClock extends SystemClock {
@@ -44,7 +48,7 @@ describeWith(['postgres'], DatabaseClock.name, () => {
 
   it('reads the database time on an instance whose clock is 90 s fast, and reports the skew once', async () => {
     const local = new ShiftedSystemClock(90_000);
-    const clock = new DatabaseClock(local, ds, config(5));
+    const clock = new DatabaseClock(local, ds, config(5), jobs());
     const changes: ClockSkewChange[] = [];
     clock.onSkewChange((c) => changes.push(c));
 
@@ -70,7 +74,7 @@ describeWith(['postgres'], DatabaseClock.name, () => {
   });
 
   it('stays quiet within the limit', async () => {
-    const clock = new DatabaseClock(new ShiftedSystemClock(2_000), ds, config(5));
+    const clock = new DatabaseClock(new ShiftedSystemClock(2_000), ds, config(5), jobs());
     const changes: ClockSkewChange[] = [];
     clock.onSkewChange((c) => changes.push(c));
     await clock.measure();
@@ -80,7 +84,7 @@ describeWith(['postgres'], DatabaseClock.name, () => {
 
   it('measures again only when the last measurement is older than asked', async () => {
     const local = new ShiftedSystemClock(0);
-    const clock = new DatabaseClock(local, ds, config(5));
+    const clock = new DatabaseClock(local, ds, config(5), jobs());
     await clock.measureIfOlder(10_000);
     local.shiftMs = 30_000;
     await clock.measureIfOlder(60_000); // 30 s later by this clock: still fresh
@@ -91,7 +95,7 @@ describeWith(['postgres'], DatabaseClock.name, () => {
 
   it("takes a test's clock as is", async () => {
     const fake = new FakeClock(new Date('2026-01-05T07:00:00Z'));
-    const clock = new DatabaseClock(fake, ds, config(5));
+    const clock = new DatabaseClock(fake, ds, config(5), jobs());
     await clock.measureIfOlder(0);
     expect(clock.now()).toEqual(new Date('2026-01-05T07:00:00Z'));
   });

@@ -1,3 +1,5 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { DataSource } from 'typeorm';
 import { requestHash } from 'src/common/idempotency/idempotency-key';
 import { IdempotencyRepository, KeyScope } from 'src/common/idempotency/idempotency.repository';
@@ -26,7 +28,7 @@ function keySuite(kind: string, open: () => Promise<{ ds: DataSource; close(): P
   beforeAll(async () => {
     ({ ds, close } = await open());
     repository = new IdempotencyRepository(ds);
-    service = new IdempotencyService(repository);
+    service = new IdempotencyService(repository, new PeriodicJobs(new SchedulerRegistry()));
   });
 
   afterAll(async () => {

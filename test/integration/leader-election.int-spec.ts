@@ -6,12 +6,12 @@ import { AppConfig } from 'src/config/app-config.service';
 import { validateEnv } from 'src/config/validate-env';
 import { ControlDatabase } from 'src/database/control-database';
 import { buildDataSourceOptions } from 'src/database/data-source';
-import { fencingCondition } from 'src/leader/fencing';
 import { LeaderElectionService } from 'src/leader/leader-election.service';
 import { LeaderSettings } from 'src/leader/leader-settings';
 import { leaderTimings } from 'src/leader/leader-timing';
 import { LeaderRepository } from 'src/leader/leader.repository';
 import { RedlockLeaderLock } from 'src/leader/redlock-leader-lock.adapter';
+import { WorkflowsRepository } from 'src/workflows/workflows.repository';
 import { DataSource } from 'typeorm';
 import { SERVICES, describeWith } from '../utils/services';
 import { TcpProxy } from '../utils/tcp-proxy';
@@ -240,6 +240,7 @@ describeWith(['postgres', 'redis'], 'leader election on Redis and PostgreSQL', (
     const NEXT = new Date('2025-11-07T07:00:00Z');
 
     beforeEach(async () => {
+      handOvers = 0;
       await dataSource.query(`DELETE FROM orchestrator_workflows WHERE id = $1`, [WORKFLOW_ID]);
       await dataSource.query(
         `INSERT INTO orchestrator_workflows (id, workflow_name, workflow_type, cron_expression, steps, next_execution_at)
@@ -248,20 +249,17 @@ describeWith(['postgres', 'redis'], 'leader election on Redis and PostgreSQL', (
       );
     });
 
-    /** The scheduler's slot claim, carrying the term of whoever believes it leads. */
+    /**
+     * The scheduler's own slot claim (WorkflowsRepository.claimSlot, the statement that runs
+     * in production), carrying the term of whoever believes it leads: 1 when it claimed.
+     */
+    let handOvers = 0;
     async function claimSlot(term: string): Promise<number> {
-      const runner = dataSource.createQueryRunner();
-      try {
-        const result = await runner.query(
-          `UPDATE orchestrator_workflows SET next_execution_at = $1
-            WHERE id = $2 AND next_execution_at = $3 AND ${fencingCondition('$4')}`,
-          [NEXT, WORKFLOW_ID, SLOT, term],
-          true,
-        );
-        return result.affected ?? 0;
-      } finally {
-        await runner.release();
-      }
+      const outcome = await new WorkflowsRepository(dataSource).claimSlot(
+        { workflowId: WORKFLOW_ID, slot: SLOT, next: NEXT, term },
+        async () => ++handOvers,
+      );
+      return outcome.claimed ? 1 : 0;
     }
 
     it('refuses a claim carrying the term of a leader that has been replaced', async () => {
@@ -277,8 +275,9 @@ describeWith(['postgres', 'redis'], 'leader election on Redis and PostgreSQL', (
       expect(BigInt(termB)).toBe(BigInt(termA) + 1n);
       expect(await claimSlot(termA)).toBe(0);
       expect(await claimSlot(termB)).toBe(1);
-      // the slot moved exactly once
+      // the slot moved exactly once, and only the winning claim handed over
       expect(await claimSlot(termB)).toBe(0);
+      expect(handOvers).toBe(1);
     });
 
     it('accepts the current leader term', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import amqplib, { ChannelModel } from 'amqplib';
 import { DataSource } from 'typeorm';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../fakes/fake-clock';
 import { ORCHESTRATOR_EXCHANGE } from 'src/events/event-contracts';
 import { OUTBOX_RELAY_OPTIONS } from 'src/events/outbox-relay.service';
 import { OutboxService } from 'src/events/outbox.service';

@@ -3,7 +3,7 @@ import { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ExecutionEntity } from 'src/executions/execution.entity';
 import { AlertsService, TENANT_ALERTS_PER_RUN } from 'src/metrics/alerts/alerts.service';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from '../fakes/fake-clock';
 import { RecordingNotifier, startAlertsApp } from '../utils/alerts-app';
 import { describeWith } from '../utils/services';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';

@@ -1,3 +1,5 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LoggerModule } from 'nestjs-pino';
@@ -22,7 +24,7 @@ import {
   InMemoryScheduleWorkflows,
   scheduledWorkflow,
   tenant,
-} from 'src/scheduling/testing/scheduling.fakes';
+} from '../fakes/scheduling.fakes';
 import { SchedulerSettings } from 'src/scheduling/workflow-scheduler.service';
 
 /**
@@ -63,7 +65,10 @@ describe('schedule API', () => {
         // requests here carry no Idempotency-Key, so the key table is never reached
         {
           provide: IdempotencyService,
-          useValue: new IdempotencyService({} as IdempotencyRepository),
+          useValue: new IdempotencyService(
+            {} as IdempotencyRepository,
+            new PeriodicJobs(new SchedulerRegistry()),
+          ),
         },
         { provide: SchedulerSettings, useValue: new SchedulerSettings({ autoStart: false }) },
       ],

@@ -2,12 +2,12 @@ import { Logger } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { DataSource } from 'typeorm';
 import { Clock, SystemClock } from 'src/common/time/clock';
-import { FakeLeaderGate } from 'src/leader/testing/fake-leader-gate';
+import { FakeLeaderGate } from '../fakes/fake-leader-gate';
 import {
   ExecutionsFacadeAdapter,
   WorkflowsFacadeAdapter,
 } from 'src/scheduling/scheduling.adapters';
-import { FakeClock, FakeScheduleTenants } from 'src/scheduling/testing/scheduling.fakes';
+import { FakeClock, FakeScheduleTenants } from '../fakes/scheduling.fakes';
 import {
   SchedulerSettings,
   TickReport,
@@ -63,7 +63,7 @@ describeWith(['postgres'], 'workflow scheduler on PostgreSQL', () => {
     const s = new WorkflowSchedulerService(
       new FakeLeaderGate(term),
       new WorkflowsFacadeAdapter(engine.workflows),
-      new ExecutionsFacadeAdapter(engine.executions),
+      new ExecutionsFacadeAdapter(engine.executions, engine.queries),
       new FakeScheduleTenants(tenants),
       clock,
       new SchedulerSettings({ autoStart: false, ...settings }),

@@ -8,7 +8,9 @@ import { validateEnv } from 'src/config/validate-env';
 import { DatabaseModule } from 'src/database/database.module';
 import { EventsModule } from 'src/events/events.module';
 import { ExecutionsModule } from 'src/executions/executions.module';
-import { ExecutionsService } from 'src/executions/executions.service';
+import { ExecutionCommandsService } from 'src/executions/execution-commands.service';
+import { ExecutionListenersService } from 'src/executions/execution-listeners.service';
+import { ExecutionQueriesService } from 'src/executions/execution-queries.service';
 import { TenantDirectory } from 'src/executions/ports';
 import { ExecutionDispatcher } from 'src/executions/runner/execution-dispatcher';
 import { WorkflowsService } from 'src/workflows/workflows.service';
@@ -19,7 +21,10 @@ export { waitUntil } from './wait';
 
 export interface EngineHarness {
   app: INestApplication;
-  executions: ExecutionsService;
+  /** the write side (startRun, retry, executeManually) */
+  executions: ExecutionCommandsService;
+  queries: ExecutionQueriesService;
+  listeners: ExecutionListenersService;
   workflows: WorkflowsService;
   dispatcher: ExecutionDispatcher;
   dataSource: DataSource;
@@ -71,7 +76,9 @@ export async function startEngine(opts: {
   await app.init();
   return {
     app,
-    executions: app.get(ExecutionsService),
+    executions: app.get(ExecutionCommandsService),
+    queries: app.get(ExecutionQueriesService),
+    listeners: app.get(ExecutionListenersService),
     workflows: app.get(WorkflowsService),
     dispatcher: app.get(ExecutionDispatcher),
     dataSource: app.get(DataSource),

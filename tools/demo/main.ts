@@ -6,7 +6,8 @@ import { serviceUrls } from 'src/config/env.schema';
  * prints a summary table, and leaves the service up (`--exit` to stop after the run).
  */
 import 'reflect-metadata';
-import { ExecutionsService } from 'src/executions/executions.service';
+import { ExecutionCommandsService } from 'src/executions/execution-commands.service';
+import { ExecutionQueriesService } from 'src/executions/execution-queries.service';
 import { loadEnvOrExit, startService, exitOnSignals } from 'src/service';
 import { startSimulator } from 'tools/simulator';
 
@@ -106,14 +107,15 @@ async function main(): Promise<void> {
     `Bakery Orchestrator on ${base} (database: ${env.DATABASE_URL ? 'PostgreSQL' : `embedded PGlite in ${env.DATA_DIR}`})\n\n`,
   );
 
-  const executions = app.get(ExecutionsService);
+  const executions = app.get(ExecutionCommandsService);
+  const queries = app.get(ExecutionQueriesService);
   const started = Date.now();
   const run = await executions.executeManually(args.workflow, { allow_concurrent: true }, null);
   const runId = (run as { execution_id: string }).execution_id;
   process.stdout.write(`Running ${args.workflow} (run ${runId})\n`);
 
   const tty = process.stdout.isTTY;
-  let progress = await executions.progress(runId);
+  let progress = await queries.progress(runId);
   while (progress.status === 'running' || progress.status === 'pending') {
     const done =
       (progress.by_status.completed ?? 0) +
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
     const line = `  ${done}/${progress.tenants_total} tenants done, ${progress.by_status.running ?? 0} running, ${progress.by_status.failed ?? 0} failed, ${((Date.now() - started) / 1000).toFixed(1)} s`;
     process.stdout.write(tty ? `\r${line}   ` : `${line}\n`);
     await new Promise((r) => setTimeout(r, tty ? 250 : 2000));
-    progress = await executions.progress(runId);
+    progress = await queries.progress(runId);
   }
   if (tty) process.stdout.write('\n');
 

@@ -9,6 +9,7 @@ import {
   handleWhen,
 } from 'cockatiel';
 import { Dispatcher, Pool } from 'undici';
+import { withTimeout } from 'src/common/time/deadline';
 import { BackoffSettings, DEFAULT_BACKOFF, backoffDelayMs, parseRetryAfterMs } from './backoff';
 import { BreakerLogSink, logBreakerTransitions } from './breaker-log';
 import { AttemptOutcome, BreakerStateValue, ClientMetrics } from './client-metrics';
@@ -633,13 +634,15 @@ export class HttpCore {
     if (this.closed) return;
     this.closed = true;
     const pools = [...this.services.values()].map((s) => s.pool);
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>((resolve) => {
-      timer = setTimeout(() => resolve('expired'), graceMs);
-    });
-    const outcome = await Promise.race([Promise.all(pools.map((p) => p.close())), expired]);
-    clearTimeout(timer);
-    if (outcome === 'expired') await Promise.all(pools.map((p) => p.destroy()));
+    const drained = await withTimeout(
+      Promise.all(pools.map((p) => p.close())),
+      graceMs,
+      'HTTP pools close',
+    ).then(
+      () => true,
+      () => false,
+    );
+    if (!drained) await Promise.all(pools.map((p) => p.destroy()));
   }
 }
 

@@ -50,7 +50,7 @@ export class AppErrorFilter implements ExceptionFilter {
     const timeout = describeDatabaseTimeout(exception);
     if (timeout) {
       // degraded, not broken: a lock or a full pool passes; the caller should retry
-      this.logger.warn(`database busy: ${timeout}`);
+      this.logger.warn({ msg: 'database busy', reason: timeout });
       res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
       res.status(503).json({
         statusCode: 503,
@@ -60,9 +60,12 @@ export class AppErrorFilter implements ExceptionFilter {
       return;
     }
     const errorId = randomUUID();
-    this.logger.error(
-      `unhandled error ${errorId}: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,
-    );
+    this.logger.error({
+      msg: 'unhandled error',
+      errorId,
+      error:
+        exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    });
     res
       .status(500)
       .json({ statusCode: 500, error: 'INTERNAL_ERROR', message: 'Internal error', errorId });

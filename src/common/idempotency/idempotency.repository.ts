@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { returnedRows } from 'src/database/query-result';
+import { returnedRows } from 'src/common/sql/query-result';
 
 export interface KeyScope {
   route: string;

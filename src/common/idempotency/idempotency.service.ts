@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { PeriodicJobs } from '../jobs/periodic-jobs';
 import { IdempotencyError, IdempotencyErrorCode } from './idempotency.errors';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyRepository, KeyScope } from './idempotency.repository';
@@ -13,6 +14,7 @@ const LOCK_MS = 120_000;
 const DEFAULT_WAIT_MS = 10_000;
 const POLL_MS = 100;
 const CLEANUP_INTERVAL_MS = 10 * 60 * 1000;
+export const IDEMPOTENCY_CLEANUP_JOB = 'idempotency.cleanup';
 const CLEANUP_BATCH = 1000;
 const CLEANUP_MAX_BATCHES = 20;
 
@@ -49,18 +51,24 @@ export interface CommandAnswer<T> {
 @Injectable()
 export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(IdempotencyService.name);
-  private cleanupTimer?: NodeJS.Timeout;
   private cleaning?: Promise<void>;
 
-  constructor(private readonly repository: IdempotencyRepository) {}
+  constructor(
+    private readonly repository: IdempotencyRepository,
+    private readonly jobs: PeriodicJobs,
+  ) {}
 
   onModuleInit(): void {
-    this.cleanupTimer = setInterval(() => void this.cleanUp(), CLEANUP_INTERVAL_MS);
-    this.cleanupTimer.unref();
+    // on every instance: deleting expired keys twice is harmless, and needs no leader
+    this.jobs.register(
+      IDEMPOTENCY_CLEANUP_JOB,
+      { everyMs: CLEANUP_INTERVAL_MS },
+      { leaderOnly: false, run: () => this.cleanUp() },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.cleanupTimer);
+    this.jobs.remove(IDEMPOTENCY_CLEANUP_JOB);
     await this.cleaning;
   }
 

@@ -1,7 +1,18 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
-import { withTimeout } from 'src/common/time/with-timeout';
-import { AppConfig } from 'src/config/app-config.service';
+import { withTimeout } from 'src/common/time/deadline';
+
+/**
+ * What the connection needs from the environment. The config module provides it (from
+ * REDIS_URL, REDIS_COMMAND_TIMEOUT_MS, REDIS_CONNECT_TIMEOUT_MS), so common code does not
+ * import config.
+ */
+export abstract class RedisSettings {
+  /** undefined: no Redis, the connection is null */
+  abstract readonly url: string | undefined;
+  abstract readonly commandTimeoutMs: number;
+  abstract readonly connectTimeoutMs: number;
+}
 
 /** Readiness answers within 2 s whatever hangs: the ping gets 1.5 s. */
 const PING_TIMEOUT_MS = 1500;
@@ -21,25 +32,26 @@ export class RedisConnection implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisConnection.name);
   readonly client: Redis | null;
 
-  constructor(@Inject(AppConfig) config: AppConfig) {
-    const url = config.get('REDIS_URL');
-    this.client = url
-      ? new Redis(url, {
+  constructor(@Inject(RedisSettings) settings: RedisSettings) {
+    this.client = settings.url
+      ? new Redis(settings.url, {
           connectionName: 'orchestrator',
           maxRetriesPerRequest: 1,
           enableOfflineQueue: false,
           lazyConnect: false,
-          commandTimeout: config.get('REDIS_COMMAND_TIMEOUT_MS'),
-          connectTimeout: config.get('REDIS_CONNECT_TIMEOUT_MS'),
+          commandTimeout: settings.commandTimeoutMs,
+          connectTimeout: settings.connectTimeoutMs,
         })
       : null;
-    this.client?.on('error', (err: Error) => this.logger.warn(`redis: ${err.message}`));
+    this.client?.on('error', (err: Error) =>
+      this.logger.warn({ msg: 'redis connection error', error: err.message }),
+    );
   }
 
   async ping(): Promise<{ ok: boolean; reason?: string }> {
     if (!this.client) return { ok: true };
     try {
-      await withTimeout(this.client.ping(), PING_TIMEOUT_MS);
+      await withTimeout(this.client.ping(), PING_TIMEOUT_MS, 'redis PING');
       return { ok: true };
     } catch (err) {
       return { ok: false, reason: `redis unreachable: ${(err as Error).message}` };

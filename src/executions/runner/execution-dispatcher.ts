@@ -1,16 +1,16 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import {
   BeforeApplicationShutdown,
   Injectable,
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { Clock } from 'src/common/time/clock';
+import { deadline } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { ClaimedExecution, ExecutionsRepository } from '../executions.repository';
-import { ResultCache } from '../result-cache';
 import type { ExecutionEntity } from '../execution.entity';
 import type { WorkflowEntity } from 'src/workflows/workflow.entity';
 import { RunCompleter } from './run-completer';
@@ -27,12 +27,15 @@ interface Ready {
 interface InFlight {
   execution: ExecutionEntity;
   controller: AbortController;
-  deadlineTimer: NodeJS.Timeout | null;
+  /** stops listening for the run's deadline once the execution is done */
+  disarmDeadline: () => void;
   done: Promise<void>;
 }
 
 const CLAIM_BATCH = 100;
 const SWEEP_INTERVAL_MS = 5000;
+export const LEASE_RENEW_JOB = 'execution-dispatcher.renew-leases';
+export const SWEEP_JOB = 'execution-dispatcher.sweep';
 
 /**
  * The one claimer of this instance (docs/performance.md "Where queues go wrong"): it
@@ -44,14 +47,14 @@ const SWEEP_INTERVAL_MS = 5000;
 @Injectable()
 export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ExecutionDispatcher.name);
-  readonly owner = `${hostname()}-${randomBytes(4).toString('hex')}`;
+  /** lease_owner and executed_by_instance of what it claims: this instance's id */
+  readonly owner: string;
   private readonly inFlight = new Map<string, InFlight>();
   /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
   private ready: Ready[] = [];
   private stopping = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private timers: NodeJS.Timeout[] = [];
   private readonly maxInFlight: number;
   private readonly stepConcurrency: number;
   private readonly leaseMs: number;
@@ -65,10 +68,12 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     private readonly runner: TenantRunner,
     private readonly writer: StateWriter,
     private readonly completer: RunCompleter,
-    private readonly cache: ResultCache,
     private readonly clock: Clock,
     config: AppConfig,
+    identity: InstanceIdentity,
+    private readonly jobs: PeriodicJobs,
   ) {
+    this.owner = identity.id;
     this.maxInFlight = config.get('EXECUTION_CONCURRENCY');
     this.stepConcurrency = config.get('STEP_CONCURRENCY');
     this.leaseMs = config.get('EXECUTION_LEASE_SECONDS') * 1000;
@@ -85,9 +90,16 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     if (this.loop) return;
     this.stopping = false;
     this.loop = this.claimLoop();
-    this.timers.push(
-      setInterval(() => void this.renewLeases(), Math.max(500, this.leaseMs / 3)),
-      setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS),
+    // on every instance: each renews and sweeps what it runs itself
+    this.jobs.register(
+      LEASE_RENEW_JOB,
+      { everyMs: Math.max(500, this.leaseMs / 3) },
+      { leaderOnly: false, run: () => this.renewLeases() },
+    );
+    this.jobs.register(
+      SWEEP_JOB,
+      { everyMs: SWEEP_INTERVAL_MS },
+      { leaderOnly: false, run: () => this.sweep() },
     );
     // a run left open by a crash between a tenant's commit and its parent's check
     void this.completer.flush(true);
@@ -123,7 +135,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
         );
         if (claimed.length > 0) this.ready.push(...(await this.prepare(claimed)));
       } catch (err) {
-        this.logger.warn(`claiming work failed: ${(err as Error).message}`);
+        this.logger.warn({ msg: 'claiming work failed', error: (err as Error).message });
         await this.waitForWake(this.pollMs);
         continue;
       }
@@ -175,16 +187,18 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     const entry: InFlight = {
       execution,
       controller,
-      deadlineTimer: null,
+      disarmDeadline: () => undefined,
       done: Promise.resolve(),
     };
     if (remaining !== null) {
       if (remaining <= 0) controller.abort('deadline' satisfies AbortReason);
-      else
-        entry.deadlineTimer = setTimeout(
-          () => controller.abort('deadline' satisfies AbortReason),
-          remaining,
-        );
+      else {
+        // the runner tells a deadline from a shutdown or a lost lease by the reason
+        const expiry = deadline(remaining);
+        const onExpiry = () => controller.abort('deadline' satisfies AbortReason);
+        expiry.addEventListener('abort', onExpiry, { once: true });
+        entry.disarmDeadline = () => expiry.removeEventListener('abort', onExpiry);
+      }
     }
     this.inFlight.set(execution.id, entry);
     entry.done = (
@@ -193,10 +207,14 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
         : this.failMissingWorkflow(execution)
     )
       .catch((err: Error) =>
-        this.logger.error(`execution ${execution.id} crashed: ${err.stack ?? err.message}`),
+        this.logger.error({
+          msg: 'execution crashed',
+          executionId: execution.id,
+          error: err.stack ?? err.message,
+        }),
       )
       .finally(() => {
-        if (entry.deadlineTimer) clearTimeout(entry.deadlineTimer);
+        entry.disarmDeadline();
         this.inFlight.delete(execution.id);
         this.startReady();
         this.wake();
@@ -221,14 +239,6 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     const applied = await this.writer.write({ steps: outcome.stepRows, finals: [outcome.final] });
     if (!applied.has(execution.id) || outcome.final.status === 'pending') return;
     if (execution.parentExecutionId) this.completer.request([execution.parentExecutionId]);
-    void this.cache.put(workflow.workflowName, execution.tenantId!, {
-      execution_id: execution.id,
-      run_id: execution.parentExecutionId,
-      status: outcome.final.status,
-      completed_at: outcome.final.completedAt,
-      steps: outcome.final.resultSummary?.steps,
-      error_message: outcome.final.errorMessage,
-    });
   }
 
   private async failMissingWorkflow(execution: ExecutionEntity): Promise<void> {
@@ -264,12 +274,15 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       for (const id of ids) {
         const entry = this.inFlight.get(id);
         if (entry && !kept.has(id) && !entry.controller.signal.aborted) {
-          this.logger.warn(`lease on execution ${id} lost; abandoning it to its new owner`);
+          this.logger.warn({
+            msg: 'lease lost; abandoning the execution to its new owner',
+            executionId: id,
+          });
           entry.controller.abort('lease-lost' satisfies AbortReason);
         }
       }
     } catch (err) {
-      this.logger.warn(`lease renewal failed: ${(err as Error).message}`);
+      this.logger.warn({ msg: 'lease renewal failed', error: (err as Error).message });
     }
   }
 
@@ -278,7 +291,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       const parents = await this.repository.cancelOverdue(this.clock.now());
       if (parents.length > 0) this.completer.request(parents);
     } catch (err) {
-      this.logger.warn(`overdue sweep failed: ${(err as Error).message}`);
+      this.logger.warn({ msg: 'overdue sweep failed', error: (err as Error).message });
     }
   }
 
@@ -286,8 +299,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake();
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.jobs.remove(LEASE_RENEW_JOB);
+    this.jobs.remove(SWEEP_JOB);
     await this.loop;
     this.loop = null;
     const entries = [...this.inFlight.values()];
@@ -296,7 +309,9 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     const waiting = this.ready.splice(0).map((r) => r.execution.id);
     await this.repository
       .release(this.owner, [...entries.map((e) => e.execution.id), ...waiting])
-      .catch((err: Error) => this.logger.warn(`could not hand back work: ${err.message}`));
+      .catch((err: Error) =>
+        this.logger.warn({ msg: 'could not hand back work', error: err.message }),
+      );
     await this.completer.flush();
   }
 

@@ -1,7 +1,7 @@
 import { ClientsError, ClientsErrorCode } from 'src/clients/clients.errors';
 import { mulberry32 as seeded } from 'src/common/random/mulberry32';
 import { nextAttemptDelayMs, permanentFailure, shouldRetry } from './retry-policy';
-import { upstreamFailure as upstream } from './testing/upstream-failure';
+import { upstreamFailure as upstream } from 'test/fakes/upstream-failure';
 
 describe('retry policy', () => {
   describe('nextAttemptDelayMs', () => {

@@ -19,6 +19,12 @@ export interface ClosedRun {
 }
 
 const DEBOUNCE_MS = 20;
+/**
+ * A check that failed (the database was away) is tried again after this long by itself:
+ * the run's last tenant may have been the instance's last work, and nothing else would
+ * ask again before a restart, leaving the run open and in the way of the next slot.
+ */
+const RETRY_AFTER_FAILURE_MS = 5000;
 
 /**
  * Closes a run when its last tenant is done: the parent's final status and summary,
@@ -49,12 +55,17 @@ export class RunCompleter {
   /** Asks for a check of these parents soon. */
   request(parentIds: Iterable<string>): void {
     for (const id of parentIds) if (id) this.requested.add(id);
-    if (this.requested.size > 0 && !this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        void this.flush();
-      }, DEBOUNCE_MS);
-    }
+    this.schedule(DEBOUNCE_MS);
+  }
+
+  private schedule(ms: number, isRetry = false): void {
+    if (this.requested.size === 0 || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, ms);
+    // a retry must not keep a stopping process alive (the shutdown's last check may fail)
+    if (isRetry) this.timer.unref();
   }
 
   /** Checks the requested parents (or, with null, every open parent) and closes the finished ones. */
@@ -66,18 +77,40 @@ export class RunCompleter {
     if (!all) this.requested = new Set();
     if (ids && ids.length === 0) return [];
     let closed: ClosedRun[] = [];
+    let failed = false;
     this.running = (async () => {
       try {
         closed = await this.close(ids);
       } catch (err) {
-        this.logger.error(`closing runs failed: ${(err as Error).message}`);
+        this.logger.error({ msg: 'closing runs failed', error: (err as Error).message });
         if (ids) for (const id of ids) this.requested.add(id);
+        failed = true;
       }
     })();
     await this.running;
     this.running = null;
-    for (const run of closed) for (const l of this.listeners) l(run);
+    if (failed) this.schedule(RETRY_AFTER_FAILURE_MS, true);
+    for (const run of closed) this.notify(run);
     return closed;
+  }
+
+  /**
+   * A throwing listener is logged and skipped: the run is closed and committed whatever a
+   * listener does, the others must still hear of it, and flush runs from a timer where a
+   * rejection would escape as an unhandled one.
+   */
+  private notify(run: ClosedRun): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(run);
+      } catch (err) {
+        this.logger.warn({
+          msg: 'run listener failed',
+          executionId: run.parent.id,
+          error: (err as Error).message,
+        });
+      }
+    }
   }
 
   private close(parentIds: string[] | null): Promise<ClosedRun[]> {
@@ -152,9 +185,17 @@ export class RunCompleter {
           },
         ]);
         closed.push({ parent, status, summary });
-        const line = `run ${parent.id} of ${parent.workflowName} ${status}: ${t.succeeded}/${t.tenants} tenants succeeded in ${durationSeconds} s`;
-        if (unsuccessful > 0) this.logger.warn(`${line}; ${errorMessage}`);
-        else this.logger.log(line);
+        const fields = {
+          msg: 'run closed',
+          status,
+          executionId: parent.id,
+          workflowName: parent.workflowName,
+          tenants: t.tenants,
+          tenantsSucceeded: t.succeeded,
+          durationSeconds,
+        };
+        if (unsuccessful > 0) this.logger.warn({ ...fields, error: errorMessage });
+        else this.logger.log(fields);
       }
       return closed;
     });

@@ -88,7 +88,11 @@ export class StateWriter implements BeforeApplicationShutdown {
       this.stats.finals += applied.size;
       for (const p of batch) p.resolve(applied);
     } catch (err) {
-      this.logger.error(`state commit of ${batch.length} writes failed: ${(err as Error).message}`);
+      this.logger.error({
+        msg: 'state commit failed',
+        writes: batch.length,
+        error: (err as Error).message,
+      });
       for (const p of batch) p.reject(err as Error);
     }
   }

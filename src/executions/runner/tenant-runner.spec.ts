@@ -4,12 +4,13 @@ import {
   OperationContext,
   OperationRegistry,
 } from 'src/clients/operation-registry';
-import { FakeClock } from 'src/common/time/fake-clock';
+import { FakeClock } from 'test/fakes/fake-clock';
 import type { WorkflowEntity } from 'src/workflows/workflow.entity';
+import { workflowOf } from 'test/fakes/engine';
 import type { ExecutionEntity } from '../execution.entity';
 import type { StateWriter } from './state-writer';
 import { TenantRunner } from './tenant-runner';
-import { upstreamFailure as upstream } from './testing/upstream-failure';
+import { upstreamFailure as upstream } from 'test/fakes/upstream-failure';
 
 /** Answers every operation, except the ones told to throw; records each context. */
 class ScriptedRegistry extends OperationRegistry {
@@ -32,22 +33,14 @@ class ScriptedRegistry extends OperationRegistry {
 
 const writer = { write: async () => new Set<string>() } as unknown as StateWriter;
 
-const workflow = {
-  id: 'wf-1',
-  workflowName: 'daily_operations',
-  timezone: 'Europe/Madrid',
-  maxRetries: 3,
-  retryDelaySeconds: 300,
-  maxExecutionTimeSeconds: 3600,
-  steps: [
-    { name: 'generate_forecasts', operation: 'forecasting.generate' },
-    {
-      name: 'calculate_production',
-      operation: 'production.generate_schedule',
-      depends_on: ['generate_forecasts'],
-    },
-  ],
-} as unknown as WorkflowEntity;
+const workflow = workflowOf([
+  { name: 'generate_forecasts', operation: 'forecasting.generate' },
+  {
+    name: 'calculate_production',
+    operation: 'production.generate_schedule',
+    depends_on: ['generate_forecasts'],
+  },
+] as WorkflowEntity['steps']);
 
 const execution = (over: Partial<ExecutionEntity> = {}) =>
   ({

@@ -85,7 +85,7 @@ export class TenantRunner {
       try {
         listener(step);
       } catch (err) {
-        this.logger.warn(`step listener failed: ${(err as Error).message}`);
+        this.logger.warn({ msg: 'step listener failed', error: (err as Error).message });
       }
     }
   }

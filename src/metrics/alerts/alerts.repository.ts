@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { returnedRows } from 'src/database/query-result';
+import { returnedRows } from 'src/common/sql/query-result';
 import type { Transaction } from 'src/database/transaction';
 import type { AlertKind, AlertSeverity } from './alert.event';
 

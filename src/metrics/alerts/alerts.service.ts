@@ -2,12 +2,12 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { Clock } from 'src/common/time/clock';
 import { AppConfig } from 'src/config/app-config.service';
+import { InstanceIdentity } from 'src/config/instance-identity';
 import { OUTBOX_EXCHANGES } from 'src/events/event-contracts';
 import { OutboxService } from 'src/events/outbox.service';
-import type { ClosedRun } from 'src/executions/executions.service';
-import { ExecutionsService } from 'src/executions/executions.service';
+import type { ClosedRun } from 'src/executions/execution-listeners.service';
+import { ExecutionListenersService } from 'src/executions/execution-listeners.service';
 import { ClockSkewChange, DatabaseClock } from 'src/database/database-clock';
-import { LeaderGate } from 'src/leader/leader-gate';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { addDays, dayBounds, localDateOf } from '../local-day';
 import { StatisticsService } from '../statistics.service';
@@ -21,7 +21,7 @@ import {
 } from './alert.event';
 import { AlertNotifier } from './alert-notifier';
 import { AlertDraft, AlertRow, AlertsRepository, DeadlineVerdict } from './alerts.repository';
-import { DeadlineRule } from './deadline-spec';
+import { DeadlineRule } from 'src/common/time/deadline-spec';
 import { SlowRunRule, slowRunVerdict } from './slow-run';
 
 const TIERS_BY_PRIORITY = ['free', 'starter', 'professional', 'enterprise'] as const;
@@ -78,14 +78,14 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly repository: AlertsRepository,
     private readonly outbox: OutboxService,
     private readonly notifier: AlertNotifier,
-    private readonly executions: ExecutionsService,
+    private readonly executions: ExecutionListenersService,
     private readonly workflows: WorkflowsService,
     private readonly statistics: StatisticsService,
     private readonly metrics: WorkflowMetrics,
     private readonly clock: Clock,
     config: AppConfig,
     private readonly databaseClock: DatabaseClock,
-    private readonly leader: LeaderGate,
+    private readonly identity: InstanceIdentity,
   ) {
     this.consecutiveThreshold = config.get('ALERT_CONSECUTIVE_FAILURES');
     this.slowRule = {
@@ -100,12 +100,16 @@ export class AlertsService implements OnApplicationBootstrap {
     this.executions.onRunClosed((run) => {
       // a listener must not reject: the outcome is logged and the periodic check retries
       this.onRunClosed(run).catch((err: Error) =>
-        this.logger.error(`alert check of run ${run.parent.id} failed: ${err.message}`),
+        this.logger.error({
+          msg: 'alert check of a closed run failed',
+          executionId: run.parent.id,
+          error: err.message,
+        }),
       );
     });
     this.databaseClock.onSkewChange((change) => {
       this.onClockSkew(change).catch((err: Error) =>
-        this.logger.error(`clock skew alert failed: ${err.message}`),
+        this.logger.error({ msg: 'clock skew alert failed', error: err.message }),
       );
     });
     this.statistics.addSection((now) => this.statisticsSection(now));
@@ -116,7 +120,7 @@ export class AlertsService implements OnApplicationBootstrap {
    * alert per instance, cleared when that instance measures itself in step again.
    */
   async onClockSkew(change: ClockSkewChange): Promise<AlertRow | null> {
-    const instanceId = this.leader.instanceId();
+    const instanceId = this.identity.id;
     const condition = `clock_skew:${instanceId}`;
     if (!change.skewed) {
       await this.clear(
@@ -535,9 +539,11 @@ export class AlertsService implements OnApplicationBootstrap {
     try {
       await this.notifier.notify(alert);
     } catch (err) {
-      this.logger.warn(
-        `alert ${alert.id} notice not sent (the outbox event was): ${(err as Error).message}`,
-      );
+      this.logger.warn({
+        msg: 'alert notice not sent (the outbox event was)',
+        alertId: alert.id,
+        error: (err as Error).message,
+      });
     }
     return alert;
   }

@@ -1,4 +1,4 @@
-import { Clock } from './clock';
+import { Clock } from 'src/common/time/clock';
 
 /** A clock tests set and move by hand. */
 export class FakeClock extends Clock {

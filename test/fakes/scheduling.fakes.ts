@@ -15,11 +15,11 @@ import {
   StartedRun,
   StartRunRequest,
   TenantFilter,
-} from '../scheduling.ports';
+} from 'src/scheduling/scheduling.ports';
 
 /** In-memory stand-ins for the facades the scheduler calls, for unit tests. */
 
-export { FakeClock } from 'src/common/time/fake-clock';
+export { FakeClock } from './fake-clock';
 
 /**
  * The claim's transaction: the executions fake stages its writes here; the workflows fake

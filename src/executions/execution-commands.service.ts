@@ -5,23 +5,21 @@ import { Clock } from 'src/common/time/clock';
 import { afterCommit, Transaction } from 'src/database/transaction';
 import { WorkflowEntity } from 'src/workflows/workflow.entity';
 import { WorkflowsService } from 'src/workflows/workflows.service';
-import { stepLevels } from 'src/workflows/steps/step-graph';
-import { ExecuteWorkflowDto, ListExecutionsQuery, PageQuery } from './dto/execution.dto';
+import { ExecuteWorkflowDto } from './dto/execution.dto';
 import { ExecutionError, ExecutionErrorCode } from './execution.errors';
-import { ExecutionEntity, ExecutionStatus, ExecutionType } from './execution.entity';
-import {
-  decodeCursor,
-  encodeCursor,
-  toExecutionView,
-  toLogView,
-  toStepView,
-} from './execution.view';
+import { ExecutionType } from './execution.entity';
+import { ExecutionQueriesService } from './execution-queries.service';
 import { ExecutionsRepository, NewParent } from './executions.repository';
 import { TenantDirectory } from './ports';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
-import { ClosedRun, RunCompleter } from './runner/run-completer';
-import { FinishedStep, TenantRunner } from './runner/tenant-runner';
+import { RunCompleter } from './runner/run-completer';
 import { orderTenants, tierPriority } from './tenant-order';
+import {
+  checkTenantIds,
+  listTenantsOrThrow,
+  selectTenants,
+  TenantFilter,
+} from './tenant-selection';
 
 export interface StartRunRequest {
   workflowId: string;
@@ -29,7 +27,7 @@ export interface StartRunRequest {
   executionType: ExecutionType;
   leaderTerm: string | null;
   triggeredBy?: string | null;
-  tenantFilter?: { timezones?: string[]; tenantIds?: string[] };
+  tenantFilter?: TenantFilter;
 }
 
 /**
@@ -55,16 +53,16 @@ export type StartRunResult =
   | { outcome: 'started'; executionId: string; tenants: number }
   | { outcome: 'duplicate'; executionId: string };
 
-const CHILDREN_IN_DETAIL = 1000;
-
 /**
- * Facade of the executions module: turns "run workflow W for slot S" into one durable
- * parent execution plus one per active tenant (idempotent on the slot key), and answers
- * the history API. The runners (ExecutionDispatcher) pick the work up from the table.
+ * The write side of the executions module: turns "run workflow W for slot S" into one
+ * durable parent execution plus one per active tenant (idempotent on the slot key), and
+ * carries out the operator commands (execute, retry, backfill through startRun). The
+ * runners (ExecutionDispatcher) pick the work up from the table. Reads are in
+ * ExecutionQueriesService.
  */
 @Injectable()
-export class ExecutionsService {
-  private readonly logger = new Logger(ExecutionsService.name);
+export class ExecutionCommandsService {
+  private readonly logger = new Logger(ExecutionCommandsService.name);
 
   constructor(
     private readonly repository: ExecutionsRepository,
@@ -73,23 +71,17 @@ export class ExecutionsService {
     private readonly dispatcher: ExecutionDispatcher,
     private readonly completer: RunCompleter,
     private readonly clock: Clock,
-    private readonly runner: TenantRunner,
+    private readonly queries: ExecutionQueriesService,
   ) {}
-
-  /** Called with each run after its final status is committed (metrics, alerts). */
-  onRunClosed(listener: (run: ClosedRun) => void): void {
-    this.completer.onRunClosed(listener);
-  }
-
-  /** Called after each step attempt's outcome is written (step metrics, cost tracking). */
-  onStepFinished(listener: (step: FinishedStep) => void): void {
-    this.runner.onStepFinished(listener);
-  }
 
   /** Reads what startRun/recordSkippedSlot need before the caller opens its transaction. */
   async prepareSlot(workflowId: string, withTenants: boolean): Promise<SlotContext> {
     const workflow = await this.workflows.get(workflowId);
-    return { workflowId, workflow, tenants: withTenants ? await this.listTenants() : null };
+    return {
+      workflowId,
+      workflow,
+      tenants: withTenants ? await listTenantsOrThrow(this.tenants) : null,
+    };
   }
 
   /**
@@ -125,7 +117,7 @@ export class ExecutionsService {
       return { outcome: 'duplicate', executionId: existing.id };
     }
 
-    const all = known ?? (await this.listTenants());
+    const all = known ?? (await listTenantsOrThrow(this.tenants));
     const { selected, skipped } = selectTenants(all, req.tenantFilter);
     const now = within?.now ?? this.clock.now();
     const parent: NewParent = {
@@ -209,9 +201,15 @@ export class ExecutionsService {
     const result = within ? await insert(within.tx) : await this.repository.transaction(insert);
     if (result.outcome === 'started') {
       const announce = () => {
-        this.logger.log(
-          `run ${result.executionId} of ${workflow.workflowName} for ${req.scheduledFor.toISOString()}: ${result.tenants} tenants`,
-        );
+        this.logger.log({
+          msg: 'run started',
+          executionId: result.executionId,
+          workflowId: workflow.id,
+          workflowName: workflow.workflowName,
+          executionType: req.executionType,
+          scheduledFor: req.scheduledFor.toISOString(),
+          tenants: result.tenants,
+        });
         if (result.tenants === 0) this.completer.request([result.executionId]);
         this.dispatcher.wake();
       };
@@ -252,25 +250,16 @@ export class ExecutionsService {
     await (within ? insert(within.tx) : this.repository.transaction(insert));
   }
 
-  hasRunInProgress(workflowId: string): Promise<boolean> {
-    return this.repository.hasRunInProgress(workflowId);
-  }
-
-  /** The newest unfinished run (for the scheduler's overlap decision), or null. */
-  runInProgress(workflowId: string) {
-    return this.repository.runInProgress(workflowId);
-  }
-
   /** POST /workflows/{id}/execute. */
   async executeManually(idOrName: string, dto: ExecuteWorkflowDto, triggeredBy: string | null) {
     const workflow = await this.workflows.get(idOrName);
     if (dto.dry_run) {
-      return { dry_run: true, ...(await this.plan(workflow, dto.tenant_ids)) };
+      return { dry_run: true, ...(await this.queries.plan(workflow, dto.tenant_ids)) };
     }
     let known: Tenant[] | undefined; // listed once, for the check and the run
     if (dto.tenant_ids) {
-      known = await this.listTenants();
-      this.checkTenantIds(dto.tenant_ids, known);
+      known = await listTenantsOrThrow(this.tenants);
+      checkTenantIds(dto.tenant_ids, known);
     }
     const result = await this.start(
       workflow,
@@ -373,226 +362,6 @@ export class ExecutionsService {
     this.dispatcher.wake();
     return { execution_id: retryId, retry_of_execution_id: original.id, tenants: created };
   }
-
-  async list(q: ListExecutionsQuery, opts: { stillFailed?: boolean } = {}) {
-    const limit = q.limit ?? 50;
-    const cursor = q.cursor ? this.cursorOrThrow(q.cursor) : undefined;
-    const workflowId = q.workflow ? (await this.workflows.get(q.workflow)).id : undefined;
-    const rows = await this.repository.search({
-      workflowId,
-      tenantId: q.tenant_id,
-      status: q.status ? [q.status] : undefined,
-      from: q.from ? new Date(q.from) : undefined,
-      to: q.to ? new Date(q.to) : undefined,
-      parentsOnly: q.runs_only === 'true',
-      stillFailed: opts.stillFailed,
-      cursor: cursor ? { createdAt: cursor.at, id: cursor.id } : undefined,
-      limit: limit + 1,
-    });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toExecutionView),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
-  }
-
-  /** Failures nobody fixed: a tenant recovered by a retry or a backfill drops out. */
-  failed(q: PageQuery) {
-    return this.list({ status: 'failed', cursor: q.cursor, limit: q.limit }, { stillFailed: true });
-  }
-
-  async detail(id: string) {
-    const execution = await this.repository.findById(id);
-    if (!execution) throw ExecutionError.notFound(id);
-    const workflow = execution.workflowId
-      ? await this.workflows.getMany([execution.workflowId])
-      : new Map();
-    const definition: WorkflowEntity | undefined = workflow.get(execution.workflowId);
-    const children =
-      execution.tenantId === null ? await this.repository.children(id, CHILDREN_IN_DETAIL) : [];
-    const subjects = execution.tenantId === null ? children : [execution];
-    const steps = await this.repository.stepsOf(subjects.map((c) => c.id));
-    const stepsByExecution = new Map<string, ReturnType<typeof toStepView>[]>();
-    for (const s of steps) {
-      if (!stepsByExecution.has(s.executionId)) stepsByExecution.set(s.executionId, []);
-      stepsByExecution.get(s.executionId)!.push(toStepView(s));
-    }
-    // steps not yet written are shown from the definition, as pending
-    const withPending = (executionId: string) => {
-      const known = stepsByExecution.get(executionId) ?? [];
-      const names = new Set(known.map((s) => s.name));
-      const pending = (definition?.steps ?? [])
-        .map((s, index) => ({ s, index }))
-        .filter(({ s }) => !names.has(s.name))
-        .map(({ s, index }) => ({
-          name: s.name,
-          index,
-          status: 'pending',
-          attempts: 0,
-          started_at: null,
-          completed_at: null,
-          error_message: null,
-          result_summary: null,
-        }));
-      return [...known, ...pending].sort((a, b) => a.index - b.index);
-    };
-    const view = toExecutionView(execution);
-    if (execution.tenantId !== null) {
-      return {
-        ...view,
-        ...(await this.tenantRecovery(execution)),
-        steps: withPending(execution.id),
-      };
-    }
-    const counts = await this.repository.statusCounts(id);
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    return {
-      ...view,
-      ...(await this.runRecovery(execution, children, total)),
-      progress: { tenants_total: total, by_status: counts },
-      children: children.map((c) => ({ ...toExecutionView(c), steps: withPending(c.id) })),
-      children_truncated: total > children.length,
-    };
-  }
-
-  /**
-   * A run's retries (and backfills of its slot), the one in progress, and the one that
-   * recovered it: the run whose tenant execution completed last among the tenants this
-   * run lost, once every one of them has completed at the slot.
-   */
-  private async runRecovery(run: ExecutionEntity, children: ExecutionEntity[], total: number) {
-    const linked = await this.repository.linkedRuns(run.id);
-    const open = linked.find((r) => ['pending', 'running'].includes(r.status));
-    let lost = children.filter((c) => ['failed', 'cancelled'].includes(c.status));
-    if (total > children.length) {
-      lost = await this.repository.children(run.id, undefined, ['failed', 'cancelled']);
-    }
-    let recoveredBy: string | null = null;
-    if (lost.length > 0 && run.workflowId) {
-      const done = await this.repository.completedAttempts(
-        run.workflowId,
-        run.scheduledFor,
-        lost.map((c) => c.tenantId!),
-      );
-      if (done.length === lost.length) {
-        recoveredBy = done.reduce((a, b) => (a.completedAt >= b.completedAt ? a : b)).parentId;
-      }
-    }
-    return {
-      retried_by: linked.map((r) => ({
-        execution_id: r.id,
-        execution_type: r.executionType,
-        status: r.status,
-        created_at: r.createdAt,
-      })),
-      retry_in_progress: open?.id ?? null,
-      recovered_by: recoveredBy,
-    };
-  }
-
-  /** A tenant execution's later attempts at its slot, and the one that completed it. */
-  private async tenantRecovery(execution: ExecutionEntity) {
-    const later = execution.workflowId ? await this.repository.laterAttempts(execution) : [];
-    const fixed =
-      execution.status === 'completed' ? undefined : later.find((x) => x.status === 'completed');
-    return {
-      retried_by: later.map((x) => ({
-        execution_id: x.id,
-        run_id: x.parentExecutionId,
-        status: x.status,
-        created_at: x.createdAt,
-      })),
-      recovered_by: fixed?.id ?? null,
-    };
-  }
-
-  /** Cheap progress of a run: its status and its tenants counted by status. */
-  async progress(id: string) {
-    const execution = await this.repository.findById(id);
-    if (!execution) throw ExecutionError.notFound(id);
-    const byStatus = await this.repository.statusCounts(id);
-    return {
-      status: execution.status,
-      tenants_total: Object.values(byStatus).reduce((a, b) => a + b, 0),
-      by_status: byStatus,
-      result_summary: execution.resultSummary,
-      error_message: execution.errorMessage,
-    };
-  }
-
-  async logs(id: string, q: PageQuery) {
-    const execution = await this.repository.findById(id);
-    if (!execution) throw ExecutionError.notFound(id);
-    const limit = q.limit ?? 200;
-    const after = q.cursor ? this.cursorOrThrow(q.cursor) : null;
-    const rows = await this.repository.logs(id, after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toLogView),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.loggedAt, last.id) : null,
-    };
-  }
-
-  /** The plan of a dry run: who would run, in which order, and the steps by level. */
-  private async plan(workflow: WorkflowEntity, tenantIds?: string[]) {
-    const all = await this.listTenants();
-    if (tenantIds) this.checkTenantIds(tenantIds, all);
-    const { selected, skipped } = selectTenants(all, tenantIds ? { tenantIds } : undefined);
-    return {
-      workflow: workflow.workflowName,
-      tenants: orderTenants(selected).map((t) => ({
-        id: t.id,
-        name: t.name,
-        subscription_tier: t.subscription_tier,
-      })),
-      tenants_skipped: skipped,
-      step_levels: stepLevels(workflow.steps),
-      calls: selected.length * workflow.steps.length,
-    };
-  }
-
-  private checkTenantIds(ids: string[], all: Tenant[]): void {
-    const known = new Map(all.map((t) => [t.id, t]));
-    const problems = ids.flatMap((id, i) => {
-      const t = known.get(id);
-      if (!t) return [{ field: `tenant_ids[${i}]`, message: `unknown tenant ${id}` }];
-      if (t.status !== 'active')
-        return [{ field: `tenant_ids[${i}]`, message: `tenant ${id} is ${t.status}` }];
-      return [];
-    });
-    if (problems.length > 0) {
-      throw new ExecutionError(
-        ExecutionErrorCode.Invalid,
-        problems.map((p) => `${p.field}: ${p.message}`).join('; '),
-        problems,
-      );
-    }
-  }
-
-  private async listTenants(): Promise<Tenant[]> {
-    try {
-      return await this.tenants.listTenants();
-    } catch (err) {
-      throw new ExecutionError(
-        ExecutionErrorCode.TenantsUnavailable,
-        `cannot list tenants from the tenant service: ${(err as Error).message}`,
-      );
-    }
-  }
-
-  private cursorOrThrow(cursor: string) {
-    const decoded = decodeCursor(cursor);
-    if (!decoded) {
-      throw new ExecutionError(
-        ExecutionErrorCode.Invalid,
-        'cursor is not a next_cursor value from a previous page',
-        [{ field: 'cursor', message: 'not a next_cursor value from a previous page' }],
-      );
-    }
-    return decoded;
-  }
 }
 
 function retryInProgress(originalId: string, retryId: string | null): ExecutionError {
@@ -601,22 +370,3 @@ function retryInProgress(originalId: string, retryId: string | null): ExecutionE
     `Execution ${originalId} is being retried by execution ${retryId ?? '(unknown)'}; wait for it to finish (GET /executions/${retryId ?? originalId})`,
   );
 }
-
-function selectTenants(all: Tenant[], filter?: StartRunRequest['tenantFilter']) {
-  const skipped: Record<string, number> = {};
-  const selected: Tenant[] = [];
-  const ids = filter?.tenantIds ? new Set(filter.tenantIds) : null;
-  const zones = filter?.timezones ? new Set(filter.timezones) : null;
-  for (const t of all) {
-    if (ids && !ids.has(t.id)) continue;
-    if (zones && !zones.has(t.timezone)) continue;
-    if (t.status !== 'active') {
-      skipped[t.status] = (skipped[t.status] ?? 0) + 1;
-      continue;
-    }
-    selected.push(t);
-  }
-  return { selected, skipped };
-}
-
-export type { ClosedRun, ExecutionStatus, FinishedStep };

@@ -50,9 +50,14 @@ describe('steps', () => {
   it('runStepsCooperatively lets timers run between slices, runSteps does not', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
+    // 30 units of at least 2 ms each: however the machine schedules this process, a 5 ms
+    // slice ends after at most 3 units, so the cooperative run yields at least 9 times
     function* busy(): Steps<string> {
-      const until = performance.now() + 60;
-      while (performance.now() < until) yield;
+      for (let unit = 0; unit < 30; unit++) {
+        const until = performance.now() + 2;
+        while (performance.now() < until);
+        yield;
+      }
       return 'done';
     }
     try {

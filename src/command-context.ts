@@ -3,8 +3,9 @@ import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { Clock, SystemClock } from 'src/common/time/clock';
 import { DatabaseModule } from 'src/database/database.module';
-import { ConfigModule } from './config.module';
-import { Env } from './env.schema';
+import { ConfigModule } from 'src/config/config.module';
+import { Env } from 'src/config/env.schema';
+import { InstanceIdentity } from 'src/config/instance-identity';
 
 /**
  * The root of a one-shot CLI command: configuration, the database, a system clock and the
@@ -16,14 +17,21 @@ export function commandContextModule(
   env: Env,
   imports: NonNullable<ModuleMetadata['imports']>,
 ): DynamicModule {
+  const identity = InstanceIdentity.create();
   return {
     module,
     global: true,
     imports: [
-      ConfigModule.forRoot(env),
+      ConfigModule.forRoot(env, identity),
       // logs on stderr: stdout carries only the command's result
       LoggerModule.forRoot({
-        pinoHttp: [{ level: env.LOG_LEVEL }, pino.destination({ fd: 2, sync: true })],
+        pinoHttp: [
+          {
+            level: env.LOG_LEVEL,
+            base: { pid: process.pid, hostname: identity.hostname, instanceId: identity.id },
+          },
+          pino.destination({ fd: 2, sync: true }),
+        ],
       }),
       DatabaseModule,
       ...imports,

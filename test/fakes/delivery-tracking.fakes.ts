@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Transaction } from 'src/database/transaction';
 import { OutboxMessage } from 'src/events/event-contracts';
-import { DeliveryAlertRepository, NewDeliveryAlert } from './delivery-alert.repository';
-import { SentDeliveryAlert, TrackedPurchaseOrder } from './delivery-rules';
+import {
+  DeliveryAlertRepository,
+  NewDeliveryAlert,
+} from 'src/delivery-tracking/delivery-alert.repository';
+import { SentDeliveryAlert, TrackedPurchaseOrder } from 'src/delivery-tracking/delivery-rules';
 import {
   ActiveDeliveryRun,
   DeliveryRunFinish,
@@ -10,18 +13,18 @@ import {
   DeliveryRunRepository,
   DeliveryRunStart,
   StartRunOutcome,
-} from './delivery-run.repository';
+} from 'src/delivery-tracking/delivery-run.repository';
 import {
   DeliveryAlertOutbox,
   DeliveryRunRecorder,
   DeliveryRunReport,
   DeliveryTenantSource,
   PurchaseOrderSource,
-} from './delivery-tracking.ports';
+} from 'src/delivery-tracking/delivery-tracking.ports';
 
 /** In-memory stand-ins for unit tests; the integration suites use the real ones. */
 
-export { FakeClock } from 'src/common/time/fake-clock';
+export { FakeClock } from './fake-clock';
 
 export class FakeTenantSource extends DeliveryTenantSource {
   failure: Error | null = null;

@@ -1,4 +1,4 @@
-import type { SubscriptionTier } from 'src/clients/operation-registry';
+import { SUBSCRIPTION_TIERS, SubscriptionTier } from 'src/common/tenancy/subscription-tier';
 
 /** "every tenant done by 08:30" for a workflow, optionally tighter for one tier. */
 export interface DeadlineRule {
@@ -11,7 +11,6 @@ export interface DeadlineRule {
   minutes: number;
 }
 
-const TIERS: readonly SubscriptionTier[] = ['enterprise', 'professional', 'starter', 'free'];
 const ENTRY = /^([a-z0-9_]{1,255})(?:@([a-z]+))?=([01]\d|2[0-3]):([0-5]\d)$/;
 
 /**
@@ -27,7 +26,8 @@ export function parseDeadlines(raw: string): DeadlineRule[] | undefined {
     const m = ENTRY.exec(part);
     if (!m) return undefined;
     const [, workflow, tier, hh, mm] = m;
-    if (tier !== undefined && !TIERS.includes(tier as SubscriptionTier)) return undefined;
+    if (tier !== undefined && !(SUBSCRIPTION_TIERS as readonly string[]).includes(tier))
+      return undefined;
     const key = `${workflow}@${tier ?? ''}`;
     if (seen.has(key)) return undefined;
     seen.add(key);

@@ -1,4 +1,4 @@
-import { LeaderGate } from '../leader-gate';
+import { LeaderGate } from 'src/common/jobs/leader-gate';
 
 /** A LeaderGate tests can flip: `gate.lead('7')`, `gate.follow()`. For unit tests of leader-only code. */
 export class FakeLeaderGate extends LeaderGate {
