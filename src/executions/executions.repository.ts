@@ -320,11 +320,20 @@ export class ExecutionsRepository {
   /** Extends the leases this instance still holds; returns the ids it still owns. */
   async renewLeases(owner: string, ids: string[], leaseMs: number): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
+    // rows locked in id order, as the group commit's final states lock theirs (writeState):
+    // two statements that lock the same rows in different orders deadlock
     const rows = await this.dataSource.query(
-      `UPDATE orchestrator_executions
+      `WITH mine AS MATERIALIZED (
+         SELECT id FROM orchestrator_executions
+          WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'
+          ORDER BY id
+          FOR NO KEY UPDATE
+       )
+       UPDATE orchestrator_executions e
           SET lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
-        WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'
-        RETURNING id`,
+         FROM mine
+        WHERE e.id = mine.id
+        RETURNING e.id`,
       [owner, ids, leaseMs],
     );
     return new Set(returnedRows<{ id: string }>(rows).map((r) => r.id));
@@ -334,8 +343,16 @@ export class ExecutionsRepository {
   async release(owner: string, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.dataSource.query(
-      `UPDATE orchestrator_executions SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'`,
+      `WITH mine AS MATERIALIZED (
+         SELECT id FROM orchestrator_executions
+          WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'
+          ORDER BY id
+          FOR NO KEY UPDATE
+       )
+       UPDATE orchestrator_executions e
+          SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+         FROM mine
+        WHERE e.id = mine.id`,
       [owner, ids],
     );
   }
@@ -389,6 +406,14 @@ export class ExecutionsRepository {
            FROM jsonb_to_recordset($2::jsonb)
              AS x(e uuid, n varchar, i int, lv varchar, m text, d jsonb, at timestamptz)
          RETURNING 1
+       ), locked AS MATERIALIZED (
+         -- the final states' rows locked in id order, as lease renewals lock theirs: read
+         -- lazily in this order by whatever join the planner picks, so no lock is taken
+         -- out of order and the two cannot deadlock
+         SELECT e.id FROM orchestrator_executions e
+          WHERE e.id = ANY(ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements($3::jsonb) x))
+          ORDER BY e.id
+          FOR NO KEY UPDATE
        ), f AS (
          UPDATE orchestrator_executions e
             SET status = f.st, completed_at = f.ca, duration_seconds = f.ds,
@@ -400,6 +425,7 @@ export class ExecutionsRepository {
              AS f(id uuid, o varchar, st varchar, ca timestamptz, ds int, sc int, sf int, er text, rs jsonb,
                   a int, na timestamptz, sa timestamptz)
           WHERE e.id = f.id AND e.lease_owner = f.o AND e.status = 'running'
+            AND e.id IN (SELECT id FROM locked)
           RETURNING e.id
        )
        SELECT id FROM f`,
