@@ -116,6 +116,19 @@ const COLUMNS = `id, workflow_id, workflow_name, execution_type, triggered_by, t
   executed_by_instance, created_at, parent_execution_id, scheduled_for, retry_of_execution_id, attempt,
   next_attempt_at, lease_owner, lease_expires_at, leader_term, priority, updated_at, deadline_at, tenant_timezone`;
 
+/**
+ * `mine`: the rows of ids $2 this instance ($1) still runs, locked in id order. Renewals and
+ * the hand-back lock through it, and the group commit's final states lock in the same order
+ * (writeState): two statements that lock the same rows in different orders can deadlock.
+ * Materialised and read in that order by whatever join the planner picks.
+ */
+const OWN_RUNNING_IN_ID_ORDER = `mine AS MATERIALIZED (
+         SELECT id FROM orchestrator_executions
+          WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'
+          ORDER BY id
+          FOR NO KEY UPDATE
+       )`;
+
 /** Only this class reads or writes executions, their steps and their logs. */
 @Injectable()
 export class ExecutionsRepository {
@@ -320,15 +333,8 @@ export class ExecutionsRepository {
   /** Extends the leases this instance still holds; returns the ids it still owns. */
   async renewLeases(owner: string, ids: string[], leaseMs: number): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    // rows locked in id order, as the group commit's final states lock theirs (writeState):
-    // two statements that lock the same rows in different orders deadlock
     const rows = await this.dataSource.query(
-      `WITH mine AS MATERIALIZED (
-         SELECT id FROM orchestrator_executions
-          WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'
-          ORDER BY id
-          FOR NO KEY UPDATE
-       )
+      `WITH ${OWN_RUNNING_IN_ID_ORDER}
        UPDATE orchestrator_executions e
           SET lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
          FROM mine
@@ -343,12 +349,7 @@ export class ExecutionsRepository {
   async release(owner: string, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.dataSource.query(
-      `WITH mine AS MATERIALIZED (
-         SELECT id FROM orchestrator_executions
-          WHERE id = ANY($2::uuid[]) AND lease_owner = $1 AND status = 'running'
-          ORDER BY id
-          FOR NO KEY UPDATE
-       )
+      `WITH ${OWN_RUNNING_IN_ID_ORDER}
        UPDATE orchestrator_executions e
           SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
          FROM mine
