@@ -18,8 +18,9 @@ export abstract class RedisSettings {
 const PING_TIMEOUT_MS = 1500;
 
 /**
- * The one shared Redis connection (null when REDIS_URL is unset). Leader election makes
- * its own connection so a slow cache call can never delay a lock renewal.
+ * The one shared Redis connection (null when REDIS_URL is unset), used by the readiness
+ * PING. Leader election makes its own connections, so a slow readiness call can never delay
+ * a lock renewal.
  *
  * Every command has a deadline (REDIS_COMMAND_TIMEOUT_MS): a Redis that accepts the
  * connection and then stops answering (a partition, a full server) would otherwise keep

@@ -98,11 +98,11 @@ export class StateWriter implements BeforeApplicationShutdown {
   }
 
   /**
-   * The batch's final-state update and a lease renewal lock the same execution rows in
-   * different orders, and PostgreSQL breaks such a deadlock by failing one of them
-   * (bench/fanout saw it once in a 50,000-tenant run: 53 tenants then waited out their
-   * lease and re-called their unrecorded steps). The statement is atomic, so nothing of it
-   * was written and writing it again is exact.
+   * Final states, lease renewals and the hand-back lock their rows in id order
+   * (executions.repository.ts), so they do not deadlock with each other; before that order
+   * bench/fanout saw one deadlock at 50,000 tenants (53 tenants waited out their lease and
+   * re-called their unrecorded steps). The retry stays for any other deadlock PostgreSQL
+   * breaks by failing this statement: it is atomic, so writing it again is exact.
    */
   private async writeRetryingDeadlocks(
     steps: StepRow[],
