@@ -32,10 +32,6 @@ export class ExecutionQueriesService {
     private readonly tenants: TenantDirectory,
   ) {}
 
-  hasRunInProgress(workflowId: string): Promise<boolean> {
-    return this.repository.hasRunInProgress(workflowId);
-  }
-
   /** The newest unfinished run (for the scheduler's overlap decision), or null. */
   runInProgress(workflowId: string) {
     return this.repository.runInProgress(workflowId);

@@ -761,15 +761,6 @@ export class ExecutionsRepository {
       : null;
   }
 
-  async hasRunInProgress(workflowId: string): Promise<boolean> {
-    const rows = await this.dataSource.query(
-      `SELECT 1 FROM orchestrator_executions
-        WHERE workflow_id = $1 AND tenant_id IS NULL AND status IN ('pending', 'running') LIMIT 1`,
-      [workflowId],
-    );
-    return rows.length > 0;
-  }
-
   async search(f: ExecutionFilter): Promise<ExecutionEntity[]> {
     const qb = this.dataSource.getRepository(ExecutionEntity).createQueryBuilder('e');
     if (f.workflowId) qb.andWhere('e.workflow_id = :wf', { wf: f.workflowId });
