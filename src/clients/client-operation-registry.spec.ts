@@ -1,5 +1,10 @@
 import { Clock } from 'src/common/time/clock';
-import { ClientOperationRegistry, callOptions, summarize } from './client-operation-registry';
+import {
+  ClientOperationRegistry,
+  callOptions,
+  shiftDate,
+  summarize,
+} from './client-operation-registry';
 import { ClientsError, ClientsErrorCode } from './clients.errors';
 import { OPERATION_NAMES, OperationContext } from './operation-registry';
 
@@ -287,5 +292,21 @@ describe('summarize', () => {
       inventory: { items_projected: 31, stockout_risks: 2 },
       validation: { overall_mape: 14.2, accuracy_percentage: 85.8, coverage_percentage: 96 },
     });
+  });
+});
+
+describe('shiftDate', () => {
+  it('moves a date by calendar days, the same when asked again, and refuses a date that is not one', () => {
+    const asked = () => [
+      shiftDate('2026-03-01', -1),
+      shiftDate('2026-03-01', -7),
+      shiftDate('2024-03-01', -1),
+      shiftDate('2026-12-31', 1),
+      shiftDate('2026-02-30', -1),
+      shiftDate(undefined, -1),
+    ];
+    const expected = ['2026-02-28', '2026-02-22', '2024-02-29', '2027-01-01', undefined, undefined];
+    expect(asked()).toEqual(expected);
+    expect(asked()).toEqual(expected);
   });
 });

@@ -45,4 +45,18 @@ describe('businessDate', () => {
     expect(businessDate(slot, null, 'Europe/Madrid')).toBe('2026-03-03');
     expect(businessDate(slot, 'Mars/Olympus', 'Europe/Madrid')).toBe('2026-03-03');
   });
+
+  it('answers again from what it remembers without mixing slots, zones or fallbacks', () => {
+    const slot = new Date('2026-03-02T23:30:00Z');
+    const asked = () => [
+      businessDate(slot, 'Europe/Madrid', 'Europe/Lisbon'),
+      businessDate(slot, 'Europe/Lisbon', 'Europe/Madrid'),
+      businessDate(slot, null, 'Europe/Lisbon'),
+      businessDate(slot, 'Mars/Olympus', 'Europe/Madrid'),
+      businessDate(new Date('2026-03-03T23:30:00Z'), 'Europe/Madrid', 'Europe/Lisbon'),
+    ];
+    const expected = ['2026-03-03', '2026-03-02', '2026-03-02', '2026-03-03', '2026-03-04'];
+    expect(asked()).toEqual(expected);
+    expect(asked()).toEqual(expected);
+  });
 });
