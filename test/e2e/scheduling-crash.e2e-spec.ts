@@ -1,12 +1,8 @@
 import { DateTime } from 'luxon';
-import { Client } from 'pg';
-import { startSimulator } from 'tools/simulator';
-import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
 import { DAILY_OPS } from '../utils/e2e';
-import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
+import { ServiceCluster, startServiceCluster } from '../utils/service-cluster';
 import { describeWith } from '../utils/services';
-import { createTestDatabase, TestDatabase } from '../utils/test-db';
 import { eventually } from '../utils/wait';
 
 const API = '/api/v1/orchestrator';
@@ -17,42 +13,25 @@ const API = '/api/v1/orchestrator';
  * leader runs the slot exactly once.
  */
 describeWith(['postgres'], 'a leader killed between claim and hand-over', () => {
-  let db: TestDatabase;
-  let sim: RunningSimulator;
-  let pg: Client;
-  let env: Record<string, string>;
-  const processes: ServiceProcess[] = [];
-
-  async function start(extra: Record<string, string> = {}): Promise<ServiceProcess> {
-    const p = new ServiceProcess({ ...env, PORT: freePort(), ...extra }).start();
-    processes.push(p);
-    await p.waitFor(`${API}/health/live`);
-    return p;
-  }
+  let cluster: ServiceCluster;
 
   beforeAll(async () => {
-    db = await createTestDatabase({ migrated: true });
-    sim = await startSimulator({ port: 0, tenants: 4, latencyMs: 1 });
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    env = serviceEnv(db.url, sim.url, {
-      RUN_MIGRATIONS: 'false',
-      LEADER_LOCK_TTL_SECONDS: '3',
-      LEADER_HEARTBEAT_SECONDS: '1',
+    cluster = await startServiceCluster({
+      tenants: 4,
+      latencyMs: 1,
+      env: { RUN_MIGRATIONS: 'false', LEADER_LOCK_TTL_SECONDS: '3', LEADER_HEARTBEAT_SECONDS: '1' },
     });
   });
 
   afterAll(async () => {
-    for (const p of processes) await p.stop('SIGKILL');
-    await pg?.end();
-    await sim?.close();
-    await db?.drop();
+    await cluster?.close();
   });
 
   it('runs the slot once after restart: 1 parent, 1 child per tenant, 1 call per tenant-step', async () => {
+    const { pg, sim, start } = cluster;
     const crashing = await start({ NODE_ENV: 'test', ORCH_TEST_CRASH_AFTER_CLAIM: 'true' });
     // one slot a day, at the first minute boundary at least 15 s away (database clock)
-    const dbNow = ((await pg.query(`SELECT now() AS now`)).rows[0].now as Date).getTime();
+    const dbNow = await cluster.databaseNow();
     const slot = new Date(Math.ceil((dbNow + 15_000) / 60_000) * 60_000);
     const local = DateTime.fromJSDate(slot, { zone: 'Europe/Madrid' });
     const res = await fetch(`${crashing.baseUrl}${API}/schedule`, {

@@ -3,6 +3,7 @@ import { startSimulator } from 'tools/simulator';
 import type { RunningSimulator } from 'tools/simulator';
 import { tokenFor } from '../utils/auth';
 import { ServiceProcess, freePort, serviceEnv } from '../utils/service-process';
+import { ServiceCluster, startServiceCluster } from '../utils/service-cluster';
 import { SERVICES, describeWith } from '../utils/services';
 import { TcpProxy } from '../utils/tcp-proxy';
 import { createTestDatabase, TestDatabase } from '../utils/test-db';
@@ -48,6 +49,37 @@ async function scheduleEveryMinute(service: ServiceProcess): Promise<void> {
     }),
   });
   expect(res.status).toBe(200);
+}
+
+/** The first run, once every active tenant's forecasts are in: its slow production step is next. */
+async function firstRunInSlowStep(pg: Client, sim: RunningSimulator): Promise<Parent> {
+  const run = await eventually(async () => (await parentsIn(pg))[0], 75_000);
+  const active = sim.activeTenants().length;
+  await eventually(
+    async () =>
+      sim.calls({ operation: 'forecasting.generate' }).filter((c) => c.status === 200).length >=
+      active,
+    20_000,
+  );
+  return run;
+}
+
+/** The runs once the slot at `next` has completed. */
+const nextCompleted = (pg: Client, next: Date): Promise<Parent[]> =>
+  eventually(async () => {
+    const rows = await parentsIn(pg);
+    const ran = rows.find((p) => p.scheduled_for.getTime() === next.getTime());
+    return ran?.status === 'completed' && rows;
+  }, 90_000);
+
+/** The slot at `next` waited for `run` to complete, then ran as a catch-up; nothing skipped. */
+function expectWaitedThenRan(after: Parent[], run: Parent, next: Date): void {
+  const previous = after.find((p) => p.id === run.id)!;
+  const waited = after.find((p) => p.scheduled_for.getTime() === next.getTime())!;
+  expect(previous.status).toBe('completed');
+  expect(waited.execution_type).toBe('catch_up');
+  expect(waited.created_at.getTime()).toBeGreaterThanOrEqual(previous.completed_at!.getTime());
+  expect(after.filter((p) => p.status === 'skipped')).toEqual([]);
 }
 
 /**
@@ -100,14 +132,7 @@ describeWith(['postgres'], 'outage + overlap (PostgreSQL unreachable during the 
     sim.addFault({ service: 'production', latency_ms: 70_000 });
     await scheduleEveryMinute(service);
 
-    const run = await eventually(async () => (await parents())[0], 75_000);
-    const active = sim.activeTenants().length;
-    await eventually(
-      async () =>
-        sim.calls({ operation: 'forecasting.generate' }).filter((c) => c.status === 200).length >=
-        active,
-      20_000,
-    );
+    const run = await firstRunInSlowStep(pg, sim);
 
     // the outage: 8 s without the database, mid-run
     await proxy.cut();
@@ -122,11 +147,7 @@ describeWith(['postgres'], 'outage + overlap (PostgreSQL unreachable during the 
     expect(service.output).toContain('the database was unreachable during the run');
 
     sim.clearFaults();
-    const after = await eventually(async () => {
-      const rows = await parents();
-      const ran = rows.find((p) => p.scheduled_for.getTime() === next.getTime());
-      return ran?.status === 'completed' && rows;
-    }, 90_000).catch(async (err: Error) => {
+    const after = await nextCompleted(pg, next).catch(async (err: Error) => {
       const children = await pg.query(
         `SELECT status, lease_expires_at, started_at, completed_at FROM orchestrator_executions WHERE parent_execution_id = $1`,
         [run.id],
@@ -135,12 +156,7 @@ describeWith(['postgres'], 'outage + overlap (PostgreSQL unreachable during the 
         `${err.message}; runs ${JSON.stringify(await parents())}; children of the first ${JSON.stringify(children.rows)}; output:\n${service!.output.slice(-3000)}`,
       );
     });
-    const previous = after.find((p) => p.id === run.id)!;
-    const waited = after.find((p) => p.scheduled_for.getTime() === next.getTime())!;
-    expect(previous.status).toBe('completed');
-    expect(waited.execution_type).toBe('catch_up');
-    expect(waited.created_at.getTime()).toBeGreaterThanOrEqual(previous.completed_at!.getTime());
-    expect(after.filter((p) => p.status === 'skipped')).toEqual([]);
+    expectWaitedThenRan(after, run, next);
   }, 300_000);
 });
 
@@ -152,56 +168,34 @@ describeWith(['postgres'], 'outage + overlap (PostgreSQL unreachable during the 
  * recorded skipped, and runs once the previous run has ended.
  */
 describeWith(['postgres'], 'outage + overlap', () => {
-  let db: TestDatabase;
-  let sim: RunningSimulator;
-  let pg: Client;
-  let env: Record<string, string>;
-  const processes: ServiceProcess[] = [];
-
-  async function start(): Promise<ServiceProcess> {
-    const p = new ServiceProcess({ ...env, PORT: freePort() }).start();
-    processes.push(p);
-    await p.waitFor(`${API}/health/live`);
-    return p;
-  }
-
-  const parents = () => parentsIn(pg);
-  const databaseNow = () => databaseNowIn(pg);
+  let cluster: ServiceCluster;
 
   beforeAll(async () => {
-    db = await createTestDatabase({ migrated: true });
-    sim = await startSimulator({ port: 0, tenants: 3, latencyMs: 1 });
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    env = serviceEnv(db.url, sim.url, {
-      RUN_MIGRATIONS: 'false',
-      LEADER_LOCK_TTL_SECONDS: '3',
-      LEADER_HEARTBEAT_SECONDS: '1',
-      EXECUTION_LEASE_SECONDS: '5',
+    cluster = await startServiceCluster({
+      tenants: 3,
+      latencyMs: 1,
+      env: {
+        RUN_MIGRATIONS: 'false',
+        LEADER_LOCK_TTL_SECONDS: '3',
+        LEADER_HEARTBEAT_SECONDS: '1',
+        EXECUTION_LEASE_SECONDS: '5',
+      },
     });
   });
 
   afterAll(async () => {
-    for (const p of processes) await p.stop('SIGKILL');
-    await pg?.end();
-    await sim?.close();
-    await db?.drop();
+    await cluster?.close();
   });
 
   it('the next slot waits for a run an outage made late, then runs; it is not recorded skipped', async () => {
+    const { pg, sim, start, databaseNow } = cluster;
+    const parents = () => parentsIn(pg);
     const first = await start();
     sim.addFault({ service: 'production', latency_ms: 60_000 });
     await scheduleEveryMinute(first);
 
     // the first run is in its slow production step
-    const run = await eventually(async () => (await parents())[0], 75_000);
-    const active = sim.activeTenants().length;
-    await eventually(
-      async () =>
-        sim.calls({ operation: 'forecasting.generate' }).filter((c) => c.status === 200).length >=
-        active,
-      20_000,
-    );
+    const run = await firstRunInSlowStep(pg, sim);
     await sleep(1000);
 
     // the outage: the leader dies mid-run; a new one takes over and resumes the run
@@ -221,16 +215,7 @@ describeWith(['postgres'], 'outage + overlap', () => {
     expect(second.output).toContain('slot waits for the previous run, late because of an outage');
 
     sim.clearFaults();
-    const after = await eventually(async () => {
-      const rows = await parents();
-      const ran = rows.find((p) => p.scheduled_for.getTime() === next.getTime());
-      return ran?.status === 'completed' && rows;
-    }, 90_000);
-    const previous = after.find((p) => p.id === run.id)!;
-    const waited = after.find((p) => p.scheduled_for.getTime() === next.getTime())!;
-    expect(previous.status).toBe('completed');
-    expect(waited.execution_type).toBe('catch_up');
-    expect(waited.created_at.getTime()).toBeGreaterThanOrEqual(previous.completed_at!.getTime());
-    expect(after.filter((p) => p.status === 'skipped')).toEqual([]);
+    const after = await nextCompleted(pg, next);
+    expectWaitedThenRan(after, run, next);
   }, 300_000);
 });
