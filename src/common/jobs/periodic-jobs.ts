@@ -127,9 +127,7 @@ export class PeriodicJob<T> {
     if (this.stopped || !this.isStarted) return;
     this.wake = setTimeout(
       () => {
-        this.wake = null;
-        if (this.registry.doesExist('timeout', this.wakeName))
-          this.registry.deleteTimeout(this.wakeName);
+        this.cancelWake();
         void this.runNow();
       },
       Math.max(0, delayMs),
