@@ -64,6 +64,10 @@ async function main(): Promise<void> {
     // takes its share; the others find the run by polling, so they poll often
     EXECUTION_CONCURRENCY: String(Math.ceil(concurrency / instances)),
     ...(instances > 1 ? { EXECUTION_POLL_MS: '100' } : {}),
+    // the group commit's interval, to compare settings (default: the service's own)
+    ...(process.env.STATE_COMMIT_INTERVAL_MS
+      ? { STATE_COMMIT_INTERVAL_MS: process.env.STATE_COMMIT_INTERVAL_MS }
+      : {}),
     ...urls,
   };
   const env = validateEnv(rawEnv);

@@ -215,7 +215,8 @@ export const ENV_SCHEMA = {
     parse: boolean,
   },
   EXECUTION_CONCURRENCY: {
-    description: 'Tenant executions this instance runs at once',
+    description:
+      'Tenant executions this instance runs at once (calling downstream services; one whose calls are done waits for its rows outside this limit)',
     accepted: 'an integer from 1 to 2000',
     default: '50',
     parse: integer(1, 2000),
@@ -231,6 +232,13 @@ export const ENV_SCHEMA = {
     accepted: 'an integer from 2 to 3600',
     default: '60',
     parse: integer(2, 3600),
+  },
+  STATE_COMMIT_INTERVAL_MS: {
+    description:
+      'Least time between two group commits of step results, logs and final states; what arrives meanwhile joins the next one (0: as soon as the previous one is done)',
+    accepted: 'an integer from 0 to 1000',
+    default: '20',
+    parse: integer(0, 1000),
   },
   EXECUTION_POLL_MS: {
     description: 'How often an idle instance looks for work created by other instances',

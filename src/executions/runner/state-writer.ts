@@ -1,4 +1,5 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs/common';
+import { AppConfig } from 'src/config/app-config.service';
 import { ExecutionsRepository, FinalState, LogRow, StepRow } from '../executions.repository';
 
 interface Pending {
@@ -26,6 +27,15 @@ const MAX_CONCURRENT_COMMITS = 1;
  * results, logs and final states here, and each caller's promise resolves once its rows
  * are durable. Whatever has queued is written as ONE statement (one round trip, one
  * commit); while it commits, the next batch gathers.
+ *
+ * Commits start at most every `STATE_COMMIT_INTERVAL_MS` (default 20): a write that finds
+ * the last commit older than that goes at once, one that finds it younger waits for the
+ * interval with whatever else arrives (or until MAX_BATCH_OPS writes are waiting). Each
+ * commit wakes PostgreSQL and the writing thread loses its core on a busy machine, so at
+ * 10,000 tenants 4,400 commits of 14 steps cost more than 570 of 105 (bench/fanout:
+ * PostgreSQL CPU -30 %, the service's -15 %). No runner waits on a step's commit, and a
+ * tenant's slot is free before its final commit (ExecutionDispatcher), so the interval is
+ * off the calls' path: it delays when rows are durable, by at most the interval.
  */
 @Injectable()
 export class StateWriter implements BeforeApplicationShutdown {
@@ -34,10 +44,20 @@ export class StateWriter implements BeforeApplicationShutdown {
   private inFlight = 0;
   private scheduled = false;
   private idle: (() => void)[] = [];
+  /** the interval between commit starts; 0 once shutting down (flush what is left) */
+  private intervalMs: number;
+  /** no commit starts before this (performance.now()) */
+  private nextCommitAt = 0;
+  private intervalTimer: NodeJS.Timeout | null = null;
   /** rows written, for the benchmark and metrics */
   readonly stats = { commits: 0, steps: 0, logs: 0, finals: 0, commitMs: 0, maxCommitMs: 0 };
 
-  constructor(private readonly repository: ExecutionsRepository) {}
+  constructor(
+    private readonly repository: ExecutionsRepository,
+    @Optional() config?: AppConfig,
+  ) {
+    this.intervalMs = config?.get('STATE_COMMIT_INTERVAL_MS') ?? 0;
+  }
 
   /** Resolves with the ids of `finals` that were applied (this instance still held the lease). */
   write(op: { steps?: StepRow[]; logs?: LogRow[]; finals?: FinalState[] }): Promise<Set<string>> {
@@ -62,6 +82,15 @@ export class StateWriter implements BeforeApplicationShutdown {
 
   private pump(): void {
     while (this.queue.length > 0 && this.inFlight < MAX_CONCURRENT_COMMITS) {
+      const now = performance.now();
+      if (now < this.nextCommitAt && this.queue.length < MAX_BATCH_OPS) {
+        this.intervalTimer ??= setTimeout(() => {
+          this.intervalTimer = null;
+          this.pump();
+        }, this.nextCommitAt - now);
+        return;
+      }
+      this.nextCommitAt = now + this.intervalMs;
       const batch = this.queue.splice(0, MAX_BATCH_OPS);
       this.inFlight++;
       void this.commit(batch).finally(() => {
@@ -123,6 +152,13 @@ export class StateWriter implements BeforeApplicationShutdown {
 
   /** Before the database closes: everything handed over is written. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.intervalMs = 0;
+    this.nextCommitAt = 0;
+    if (this.intervalTimer) {
+      clearTimeout(this.intervalTimer);
+      this.intervalTimer = null;
+      this.pump();
+    }
     if (this.queue.length === 0 && this.inFlight === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }

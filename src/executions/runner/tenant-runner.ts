@@ -36,6 +36,11 @@ export interface TenantRun {
   signal: AbortSignal;
   owner: string;
   stepConcurrency: number;
+  /**
+   * Called once no more calls will be made (every step finished, failed, was skipped or
+   * cancelled), before the wait for the step rows to be durable and the final state.
+   */
+  callsDone?: () => void;
 }
 
 /** The random source of the tenant retries' jitter; a test provides a seeded one. */
@@ -155,6 +160,7 @@ export class TenantRunner {
       await Promise.race(inFlight);
       launch();
     }
+    run.callsDone?.();
     // every step row durable before the final state (or the hand-back); the first
     // failed write fails the execution's attempt here
     await Promise.all(recorded.values());

@@ -445,3 +445,64 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
     await engine.workflows.update('daily_operations', { max_retries: 3, retry_delay_seconds: 300 });
   });
 });
+
+describeWith(['postgres'], 'workflow engine on PostgreSQL, one tenant at a time', () => {
+  let db: TestDatabase;
+  let engine: EngineHarness;
+  const downstream = new FakeDownstream(3);
+  const tenants = new FakeTenantDirectory(makeTenants(3));
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    engine = await startEngine({
+      databaseUrl: db.url,
+      downstream,
+      tenants,
+      env: { EXECUTION_CONCURRENCY: '1' },
+    });
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    await db?.drop();
+  });
+
+  it("gives a tenant's slot to the next one once its calls are done, while its rows wait to commit", async () => {
+    // inserts into the step table wait behind this lock: no tenant can record anything
+    const blocker = engine.dataSource.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query(`LOCK TABLE orchestrator_execution_steps IN SHARE MODE`);
+    let execution: { execution_id: string };
+    try {
+      execution = (await engine.executions.executeManually(
+        'daily_operations',
+        { allow_concurrent: true },
+        null,
+      )) as { execution_id: string };
+      // every tenant makes its calls, one tenant at a time, though none could write a row
+      await waitUntil(async () => downstream.calls.length === 3 * 6);
+      const statuses: { status: string }[] = await blocker.query(
+        `SELECT status FROM orchestrator_executions WHERE parent_execution_id = $1`,
+        [execution.execution_id],
+      );
+      expect(statuses.map((s) => s.status)).toEqual(['running', 'running', 'running']);
+    } finally {
+      await blocker.rollbackTransaction();
+      await blocker.release();
+    }
+    // EXECUTION_CONCURRENCY bounds the tenants calling: a tenant's first call starts after
+    // the previous tenant's last call ended
+    const byTenant = tenants.tenants.map((t) => downstream.callsOf(t.id));
+    const spans = byTenant
+      .map((calls) => ({
+        from: Math.min(...calls.map((c) => c.startedAt)),
+        to: Math.max(...calls.map((c) => c.endedAt)),
+      }))
+      .sort((a, b) => a.from - b.from);
+    for (let i = 1; i < spans.length; i++)
+      expect(spans[i].from).toBeGreaterThanOrEqual(spans[i - 1].to);
+    const run = await finished(engine.dataSource, execution.execution_id);
+    expect(run.result_summary).toMatchObject({ tenants_succeeded: 3, steps_completed: 18 });
+  });
+});

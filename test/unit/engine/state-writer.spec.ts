@@ -1,4 +1,6 @@
 import type { FinalState, LogRow, StepRow } from 'src/executions/executions.repository';
+import { AppConfig } from 'src/config/app-config.service';
+import { validateEnv } from 'src/config/validate-env';
 import { StateWriter } from 'src/executions/runner/state-writer';
 import { FakeExecutionStore, settle } from '../../fakes/engine';
 
@@ -49,9 +51,17 @@ function watch<T>(p: Promise<T>) {
   return w;
 }
 
-function setup() {
+function setup(commitIntervalMs?: number) {
   const store = new FakeExecutionStore();
-  return { store, writer: new StateWriter(store.asRepository()) };
+  const config =
+    commitIntervalMs === undefined
+      ? undefined
+      : new AppConfig({
+          ...validateEnv({}),
+          // beyond what the variable accepts, so a wait for it would outlast the test
+          STATE_COMMIT_INTERVAL_MS: commitIntervalMs,
+        });
+  return { store, writer: new StateWriter(store.asRepository(), config) };
 }
 
 const stepNames = (store: FakeExecutionStore) =>
@@ -151,6 +161,50 @@ describe(StateWriter.name, () => {
       await expect(failed).rejects.toThrow('connection terminated');
       await expect(next).resolves.toBeInstanceOf(Set);
       expect(stepNames(store)).toEqual([['a'], ['b']]);
+    });
+  });
+
+  describe('the commit interval (STATE_COMMIT_INTERVAL_MS)', () => {
+    it('commits a write at once when the last commit is older than the interval', async () => {
+      const { store, writer } = setup(3_600_000);
+      await writer.write({ steps: [step('e1', 'a')] });
+      expect(stepNames(store)).toEqual([['a']]);
+    });
+
+    it('gathers the writes of the interval that follows a commit into one batch', async () => {
+      const { store, writer } = setup(50);
+      await writer.write({ steps: [step('e1', 'a')] });
+      const second = writer.write({ steps: [step('e2', 'b')] });
+      await settle();
+      const third = writer.write({ steps: [step('e3', 'c')] });
+      await settle();
+      // with no interval, b would have gone alone as soon as a was committed
+      expect(stepNames(store)).toEqual([['a']]);
+      await Promise.all([second, third]);
+      expect(stepNames(store)).toEqual([['a'], ['b', 'c']]);
+    });
+
+    it('does not wait for the interval once a full batch is waiting', async () => {
+      const { store, writer } = setup(3_600_000);
+      await writer.write({ steps: [step('e0', 'a')] });
+      const full = Array.from({ length: 500 }, (_, i) =>
+        watch(writer.write({ steps: [step(`e${i + 1}`, 'a')] })),
+      );
+      await settle();
+      expect(store.batches.map((b) => b.steps.length)).toEqual([1, 500]);
+      expect(full.every((w) => w.outcome === 'resolved')).toBe(true);
+    });
+
+    it('writes what waits for the interval at once when the application shuts down', async () => {
+      const { store, writer } = setup(3_600_000);
+      await writer.write({ steps: [step('e1', 'a')] });
+      const waiting = watch(writer.write({ steps: [step('e2', 'b')] }));
+      await settle();
+      expect(waiting.settled).toBe(false);
+      await writer.beforeApplicationShutdown();
+      expect(stepNames(store)).toEqual([['a'], ['b']]);
+      await settle();
+      expect(waiting.outcome).toBe('resolved');
     });
   });
 

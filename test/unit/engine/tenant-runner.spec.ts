@@ -424,6 +424,39 @@ describe(TenantRunner.name, () => {
       ]);
     });
 
+    it('says its calls are done once the last call ends, before its rows are durable', async () => {
+      const chain = workflowOf([
+        { name: 'forecast', operation: 'forecasting.generate' },
+        { name: 'production', operation: 'production.generate_schedule', depends_on: ['forecast'] },
+      ]);
+      const ops = holding('forecast', 'production');
+      const { store, start } = setup(ops);
+      const commit = store.holdNextCommit();
+      const callsDone: string[][] = [];
+      let finished = false;
+      const outcome = start({
+        workflow: chain,
+        // what had been called when it was told
+        callsDone: () => callsDone.push(ops.started()),
+      }).then((o) => {
+        finished = true;
+        return o;
+      });
+      await settle();
+      ops.answer('forecast');
+      await settle();
+      expect(callsDone).toEqual([]);
+      ops.answer('production');
+      await settle();
+
+      // told once, after both calls; forecast's row still commits, so no outcome yet
+      expect(callsDone).toEqual([['forecast', 'production']]);
+      expect(finished).toBe(false);
+      commit.resolve();
+      expect((await outcome)!.final).toMatchObject({ status: 'completed', stepsCompleted: 2 });
+      expect(callsDone).toHaveLength(1);
+    });
+
     it('records the answer, its summary, and a log line saying it', async () => {
       const ops = new ScriptedOperations().summarizing('forecasting.generate', (r) => ({
         text: `Generated ${String(r.count)} forecasts`,
