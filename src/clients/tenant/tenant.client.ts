@@ -5,8 +5,12 @@ import { CallOptions, callFields } from '../services';
 import type { TenantStatus } from '../operation-registry';
 
 const MAX_PAGES = 10_000;
-/** pages fetched at once after the first (which tells how many there are) */
-const PARALLEL_PAGES = 4;
+/**
+ * Pages in flight at once after the first (which tells how many there are), as a sliding
+ * window: 10,000 tenants are 20 pages of 500, and listing them was half of the time a run
+ * of 10,000 tenants took to start (bench/fanout: 4 pages a round 245 ms)
+ */
+const PARALLEL_PAGES = 8;
 
 /** The tenant service: who the bakeries are. */
 @Injectable()
@@ -44,16 +48,22 @@ export class TenantClient {
     };
     let last = await fetchPage(1);
     keep(last);
-    // the pages the first one announced, a few at a time (10,000 tenants are 20 pages:
-    // one after another they were most of the time it took to start a run)
+    // the pages the first one announced, PARALLEL_PAGES in flight, kept in page order
     const announced = Math.min(last.total_pages, MAX_PAGES);
-    for (let from = 2; from <= announced; from += PARALLEL_PAGES) {
-      const pages = [];
-      for (let p = from; p < from + PARALLEL_PAGES && p <= announced; p++) pages.push(fetchPage(p));
-      for (const result of await Promise.all(pages)) {
-        keep(result);
-        last = result;
-      }
+    const pages: Promise<Page<Tenant>>[] = [];
+    let nextPage = 2;
+    const fetchNext = () => {
+      if (nextPage > announced) return;
+      const page = fetchPage(nextPage++);
+      // awaited below in order; a later page failing first must not go unhandled meanwhile
+      page.catch(() => undefined);
+      pages.push(page);
+    };
+    for (let i = 0; i < PARALLEL_PAGES; i++) fetchNext();
+    for (let i = 0; i < pages.length; i++) {
+      last = await pages[i];
+      keep(last);
+      fetchNext();
     }
     // then follow next_page, for pages added while we listed
     for (let n = announced; last.next_page !== null; n++) {
