@@ -19,6 +19,7 @@ import 'reflect-metadata';
 // own, not ts-node's; the simulator child must not inherit the path mapping
 delete process.env.TS_NODE_BASEURL;
 import { NestFactory } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
 import { createBenchDatabase } from '../bench-database';
 import {
   CRITICAL_PATH_STEPS,
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     DATABASE_URL: dbUrl.toString(),
     LOG_LEVEL: 'warn',
     ENABLE_LEADER_ELECTION: 'false',
+    // a secret of its own, so no one-off admin token is printed into the report's stdout
+    AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
     // --concurrency is the tenants in flight in all, as the floor has them: each instance
     // takes its share; the others find the run by polling, so they poll often
     EXECUTION_CONCURRENCY: String(Math.ceil(concurrency / instances)),

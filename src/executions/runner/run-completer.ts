@@ -40,6 +40,8 @@ export class RunCompleter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly listeners: ((run: ClosedRun) => void)[] = [];
+  /** a check of every open run failed (the one at start, after a crash): try it again */
+  private allRequested = false;
 
   constructor(
     private readonly repository: ExecutionsRepository,
@@ -59,10 +61,10 @@ export class RunCompleter {
   }
 
   private schedule(ms: number, isRetry = false): void {
-    if (this.requested.size === 0 || this.timer) return;
+    if ((this.requested.size === 0 && !this.allRequested) || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.flush();
+      void this.flush(this.allRequested);
     }, ms);
     // a retry must not keep a stopping process alive (the shutdown's last check may fail)
     if (isRetry) this.timer.unref();
@@ -74,7 +76,8 @@ export class RunCompleter {
     this.timer = null;
     while (this.running) await this.running;
     const ids = all ? null : [...this.requested];
-    if (!all) this.requested = new Set();
+    if (all) this.allRequested = false;
+    else this.requested = new Set();
     if (ids && ids.length === 0) return [];
     let closed: ClosedRun[] = [];
     let failed = false;
@@ -84,12 +87,14 @@ export class RunCompleter {
       } catch (err) {
         this.logger.error({ msg: 'closing runs failed', error: (err as Error).message });
         if (ids) for (const id of ids) this.requested.add(id);
+        else this.allRequested = true;
         failed = true;
       }
     })();
     await this.running;
     this.running = null;
-    if (failed) this.schedule(RETRY_AFTER_FAILURE_MS, true);
+    // a failed check, or a failed check of all that this one (of some runs) did not redo
+    if (failed || this.allRequested) this.schedule(RETRY_AFTER_FAILURE_MS, true);
     for (const run of closed) this.notify(run);
     return closed;
   }

@@ -279,6 +279,26 @@ describe(RunCompleter.name, () => {
       }
     });
 
+    it('tries a check of every open run that failed again by itself (the one at start)', async () => {
+      jest.useFakeTimers();
+      try {
+        const { store, outbox, completer } = setup({ 'run-1': [ok] });
+        outbox.failNext(new Error('connection terminated'));
+        expect(await completer.flush(true)).toEqual([]);
+        expect(store.get('run-1')!.status).toBe('running');
+
+        // a check of other runs in between (it clears the pending timer) does not drop it
+        completer.request(['run-2']);
+        expect(await completer.flush()).toEqual([]);
+        expect(store.get('run-1')!.status).toBe('running');
+        await jest.runOnlyPendingTimersAsync();
+        expect(store.get('run-1')!.status).toBe('completed');
+        expect(store.tables.events).toHaveLength(1);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
     it('coalesces the requests of many tenants into one check', async () => {
       jest.useFakeTimers();
       try {
