@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../../fakes/fake-downstream';
 import { EngineHarness, startEngine, waitUntil } from '../../utils/engine-harness';
@@ -504,5 +505,118 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, one tenant at a time'
       expect(spans[i].from).toBeGreaterThanOrEqual(spans[i - 1].to);
     const run = await finished(engine.dataSource, execution.execution_id);
     expect(run.result_summary).toMatchObject({ tenants_succeeded: 3, steps_completed: 18 });
+  });
+});
+
+describeWith(['postgres'], 'workflow engine on PostgreSQL, tenants finishing', () => {
+  let db: TestDatabase;
+  let sql: Client;
+  const downstream = new FakeDownstream(3);
+  const tenants = new FakeTenantDirectory(makeTenants(2));
+  const engines: EngineHarness[] = [];
+  const start = async (env: Record<string, string> = {}) => {
+    const engine = await startEngine({
+      databaseUrl: db.url,
+      downstream,
+      tenants,
+      env: { EXECUTION_CONCURRENCY: '1', ...env },
+    });
+    engines.push(engine);
+    return engine;
+  };
+  /** inserts into the step table wait behind this lock: no tenant can record anything */
+  const blockStepRows = async () => {
+    const blocker = new Client({ connectionString: db.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(`LOCK TABLE orchestrator_execution_steps IN SHARE MODE`);
+    return async () => {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    };
+  };
+  const children = async (runId: string) =>
+    (
+      await sql.query<{ status: string; lease_expires_at: Date | null; steps: number }>(
+        `SELECT e.status, e.lease_expires_at,
+                (SELECT count(*)::int FROM orchestrator_execution_steps s WHERE s.execution_id = e.id) AS steps
+           FROM orchestrator_executions e WHERE e.parent_execution_id = $1 ORDER BY e.id`,
+        [runId],
+      )
+    ).rows;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+  });
+
+  beforeEach(() => downstream.reset());
+
+  afterAll(async () => {
+    for (const engine of engines) await engine.close().catch(() => undefined);
+    await sql?.end();
+    await db?.drop();
+  });
+
+  it('keeps renewing the lease of a tenant whose calls are done while its rows wait', async () => {
+    const engine = await start({ EXECUTION_LEASE_SECONDS: '2' });
+    const unblock = await blockStepRows();
+    let runId: string;
+    try {
+      runId = (
+        (await engine.executions.executeManually(
+          'daily_operations',
+          { allow_concurrent: true },
+          null,
+        )) as { execution_id: string }
+      ).execution_id;
+      await waitUntil(async () => downstream.calls.length === 2 * 6);
+      // both tenants are done calling and hold their leases; the leases move on twice
+      // (renewed every 0.67 s), so they outlive the 2 s they were claimed with
+      const first = (await children(runId)).map((c) => c.lease_expires_at!.getTime());
+      await waitUntil(async () =>
+        (await children(runId)).every(
+          (c, i) => c.status === 'running' && c.lease_expires_at!.getTime() > first[i] + 1000,
+        ),
+      );
+    } finally {
+      await unblock();
+    }
+    const run = await finished(engine.dataSource, runId);
+    expect(run.result_summary).toMatchObject({ tenants_succeeded: 2, steps_completed: 12 });
+    // no lease ran out: nobody called a step again
+    expect(downstream.calls).toHaveLength(2 * 6);
+    await engine.close();
+  });
+
+  it('lets a tenant whose calls are done write its outcome at shutdown, instead of handing it back', async () => {
+    const engine = await start();
+    const unblock = await blockStepRows();
+    const runId = (
+      (await engine.executions.executeManually(
+        'daily_operations',
+        { tenant_ids: [tenants.tenants[0].id], allow_concurrent: true },
+        null,
+      )) as { execution_id: string }
+    ).execution_id;
+    await waitUntil(async () => downstream.calls.length === 6);
+    const closing = engine.close();
+    // the shutdown waits for the finishing tenant's rows, which wait for the lock
+    await waitUntil(
+      async () =>
+        (
+          await sql.query(
+            `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE NOT l.granted AND a.datname = current_database()`,
+          )
+        ).rowCount! > 0,
+    );
+    await unblock();
+    await closing;
+    expect(await children(runId)).toEqual([
+      { status: 'completed', lease_expires_at: null, steps: 6 },
+    ]);
+    expect(downstream.calls).toHaveLength(6);
   });
 });
