@@ -87,7 +87,10 @@ export class ServiceProcess {
   }
 }
 
-// TEST_PORT_BASE separates checkouts whose suites run side by side on one machine.
+// TEST_PORT_BASE separates checkouts whose suites run side by side on one machine. Keep
+// it and its workers' ranges (500 each) below 32768, where Linux starts handing out the
+// local ports of outgoing connections: a child told to listen on one of those can find it
+// taken (EADDRINUSE).
 let nextPort =
   Number(process.env.TEST_PORT_BASE ?? 20000) +
   Number(process.env.JEST_WORKER_ID ?? 1) * 500 +
