@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ClosedRun, RunCompleter } from './runner/run-completer';
+import { ClosedRun, RunClosedListener, RunCompleter } from './runner/run-completer';
 import { FinishedStep, TenantRunner } from './runner/tenant-runner';
 
 /**
@@ -13,8 +13,12 @@ export class ExecutionListenersService {
     private readonly runner: TenantRunner,
   ) {}
 
-  /** Called with each run after its final status is committed (metrics, alerts). */
-  onRunClosed(listener: (run: ClosedRun) => void): void {
+  /**
+   * Called with each run after its final status is committed (metrics, alerts). A listener
+   * that starts work returns its promise: a shutdown waits for it before the database
+   * closes.
+   */
+  onRunClosed(listener: RunClosedListener): void {
     this.completer.onRunClosed(listener);
   }
 
@@ -24,4 +28,4 @@ export class ExecutionListenersService {
   }
 }
 
-export type { ClosedRun, FinishedStep };
+export type { ClosedRun, FinishedStep, RunClosedListener };

@@ -344,6 +344,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
         this.logger.warn({ msg: 'could not hand back work', error: err.message }),
       );
     await this.completer.flush();
+    await this.completer.listenersSettled();
   }
 
   /** Before the database closes (onApplicationShutdown of the TypeORM module). */

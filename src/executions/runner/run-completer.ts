@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from 'src/common/time/clock';
+import { withTimeout } from 'src/common/time/deadline';
 import {
   ORCHESTRATOR_EXCHANGE,
   WORKFLOW_COMPLETED,
@@ -25,6 +26,11 @@ const DEBOUNCE_MS = 20;
  * ask again before a restart, leaving the run open and in the way of the next slot.
  */
 const RETRY_AFTER_FAILURE_MS = 5000;
+/** The longest a shutdown waits for the work listeners started for closed runs. */
+const LISTENER_WORK_SHUTDOWN_MS = 10_000;
+
+/** Hears of each closed run; what it returns, if a promise, is waited for at shutdown. */
+export type RunClosedListener = (run: ClosedRun) => unknown;
 
 /**
  * Closes a run when its last tenant is done: the parent's final status and summary,
@@ -39,7 +45,9 @@ export class RunCompleter {
   private requested = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private readonly listeners: ((run: ClosedRun) => void)[] = [];
+  private readonly listeners: RunClosedListener[] = [];
+  /** what listeners are still doing for runs already closed (alert checks) */
+  private readonly listenerWork = new Set<Promise<unknown>>();
   /** a check of every open run failed (the one at start, after a crash): try it again */
   private allRequested = false;
 
@@ -50,8 +58,22 @@ export class RunCompleter {
     private readonly clock: Clock,
   ) {}
 
-  onRunClosed(listener: (run: ClosedRun) => void): void {
+  onRunClosed(listener: RunClosedListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Before the database closes (the dispatcher's stop, after its last check): waits for the
+   * work listeners started, at most LISTENER_WORK_SHUTDOWN_MS. Without it, a run closed in
+   * the last moments had its alert check cut off ("Connection terminated").
+   */
+  async listenersSettled(ms = LISTENER_WORK_SHUTDOWN_MS): Promise<void> {
+    if (this.listenerWork.size === 0) return;
+    await withTimeout(
+      Promise.allSettled([...this.listenerWork]),
+      ms,
+      'work of run-closed listeners',
+    ).catch((err: Error) => this.logger.warn({ msg: 'shutting down anyway', error: err.message }));
   }
 
   /** Asks for a check of these parents soon. */
@@ -107,7 +129,8 @@ export class RunCompleter {
   private notify(run: ClosedRun): void {
     for (const listener of this.listeners) {
       try {
-        listener(run);
+        const work = listener(run);
+        if (work instanceof Promise) this.track(work, run);
       } catch (err) {
         this.logger.warn({
           msg: 'run listener failed',
@@ -116,6 +139,19 @@ export class RunCompleter {
         });
       }
     }
+  }
+
+  private track(work: Promise<unknown>, run: ClosedRun): void {
+    const settled: Promise<unknown> = work
+      .catch((err: Error) =>
+        this.logger.warn({
+          msg: 'run listener failed',
+          executionId: run.parent.id,
+          error: err?.message ?? String(err),
+        }),
+      )
+      .finally(() => this.listenerWork.delete(settled));
+    this.listenerWork.add(settled);
   }
 
   private close(parentIds: string[] | null): Promise<ClosedRun[]> {

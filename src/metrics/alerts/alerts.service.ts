@@ -97,16 +97,17 @@ export class AlertsService implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    this.executions.onRunClosed((run) => {
-      // a listener must not reject: the outcome is logged and the periodic check retries
+    // the promise is returned so a shutdown waits for the check; it never rejects: the
+    // outcome is logged and the periodic check retries
+    this.executions.onRunClosed((run) =>
       this.onRunClosed(run).catch((err: Error) =>
         this.logger.error({
           msg: 'alert check of a closed run failed',
           executionId: run.parent.id,
           error: err.message,
         }),
-      );
-    });
+      ),
+    );
     this.databaseClock.onSkewChange((change) => {
       this.onClockSkew(change).catch((err: Error) =>
         this.logger.error({ msg: 'clock skew alert failed', error: err.message }),

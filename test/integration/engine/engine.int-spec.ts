@@ -590,6 +590,40 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, tenants finishing', (
     await engine.close();
   });
 
+  it('waits at shutdown for the work a run-closed listener started, before the database closes', async () => {
+    const engine = await start();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let outcome = 'not run';
+    engine.listeners.onRunClosed(async () => {
+      await gate;
+      try {
+        const [{ n }] = await engine.dataSource.query(
+          `SELECT count(*)::int AS n FROM orchestrator_executions`,
+        );
+        outcome = n > 0 ? 'read the database' : 'read nothing';
+      } catch (err) {
+        outcome = (err as Error).message;
+      }
+    });
+    const runId = (
+      (await engine.executions.executeManually(
+        'daily_operations',
+        { tenant_ids: [tenants.tenants[1].id], allow_concurrent: true },
+        null,
+      )) as { execution_id: string }
+    ).execution_id;
+    await finished(engine.dataSource, runId);
+    let closed = false;
+    const closing = engine.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // the listener's check is still out: the shutdown waits for it
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(outcome).toBe('read the database');
+  });
+
   it('lets a tenant whose calls are done write its outcome at shutdown, instead of handing it back', async () => {
     const engine = await start();
     const unblock = await blockStepRows();

@@ -342,4 +342,51 @@ describe(RunCompleter.name, () => {
       expect(seen).toEqual(['run-1']);
     });
   });
+
+  describe('listenersSettled (at shutdown)', () => {
+    const later = () => {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    };
+
+    it('waits for the work a listener started for a closed run', async () => {
+      const { completer } = setup({ 'run-1': [ok] });
+      const work = later();
+      completer.onRunClosed(() => work.promise);
+      completer.request(['run-1']);
+      await completer.flush();
+      let settled = false;
+      const waiting = completer.listenersSettled().then(() => (settled = true));
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      work.resolve();
+      await waiting;
+      expect(settled).toBe(true);
+    });
+
+    it('returns once the work failed, and at once when there is none', async () => {
+      const { completer } = setup({ 'run-1': [ok] });
+      await completer.listenersSettled();
+      const work = later();
+      completer.onRunClosed(() => work.promise);
+      completer.request(['run-1']);
+      await completer.flush();
+      const waiting = completer.listenersSettled();
+      work.reject(new Error('alert service down'));
+      await expect(waiting).resolves.toBeUndefined();
+    });
+
+    it('stops waiting after its deadline', async () => {
+      const { completer } = setup({ 'run-1': [ok] });
+      completer.onRunClosed(() => new Promise(() => undefined));
+      completer.request(['run-1']);
+      await completer.flush();
+      await expect(completer.listenersSettled(20)).resolves.toBeUndefined();
+    });
+  });
 });
