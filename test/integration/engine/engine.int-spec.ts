@@ -47,27 +47,51 @@ const finished = (ds: DataSource, id: string) =>
     return ['completed', 'failed'].includes(r.status) && r;
   });
 
+/** Locks the step table until released: inserts wait behind it, so no step row is written. */
+async function blockStepRows(databaseUrl: string) {
+  const blocker = new Client({ connectionString: databaseUrl });
+  await blocker.connect();
+  await blocker.query('BEGIN');
+  await blocker.query(`LOCK TABLE orchestrator_execution_steps IN SHARE MODE`);
+  return {
+    /** a query of the blocking session (which sees what is committed) */
+    query: async <R>(text: string, params: unknown[] = []): Promise<R[]> =>
+      (await blocker.query(text, params)).rows as R[],
+    release: async () => {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    },
+  };
+}
+
+/**
+ * A fresh database and an engine on it for the describe block that calls it (before all
+ * its tests), both gone after them.
+ */
+function engineOnFreshDatabase(
+  downstream: FakeDownstream,
+  tenants: FakeTenantDirectory,
+  env: Record<string, string>,
+) {
+  const ctx = {} as { db: TestDatabase; engine: EngineHarness };
+  beforeAll(async () => {
+    ctx.db = await createTestDatabase({ migrated: true });
+    ctx.engine = await startEngine({ databaseUrl: ctx.db.url, downstream, tenants, env });
+  });
+  afterAll(async () => {
+    await ctx.engine?.close();
+    await ctx.db?.drop();
+  });
+  return ctx;
+}
+
 describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
-  let db: TestDatabase;
-  let engine: EngineHarness;
   const downstream = new FakeDownstream(3);
   const tenants = new FakeTenantDirectory(makeTenants(24, { inactive: 4 }));
   const active = tenants.tenants.filter((t) => t.status === 'active');
-
-  beforeAll(async () => {
-    db = await createTestDatabase({ migrated: true });
-    engine = await startEngine({
-      databaseUrl: db.url,
-      downstream,
-      tenants,
-      env: { EXECUTION_CONCURRENCY: '8' },
-    });
-  });
-
-  afterAll(async () => {
-    await engine?.close();
-    await db?.drop();
-  });
+  const ctx = engineOnFreshDatabase(downstream, tenants, { EXECUTION_CONCURRENCY: '8' });
+  let engine: EngineHarness;
+  beforeAll(() => (engine = ctx.engine));
 
   beforeEach(() => downstream.reset());
 
@@ -125,11 +149,7 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
 
   it("starts a step's dependents while its row commits, and records rows in dependency order", async () => {
     const tenant = active[5];
-    // inserts into the step table wait behind this lock: no step row can be written
-    const blocker = engine.dataSource.createQueryRunner();
-    await blocker.connect();
-    await blocker.startTransaction();
-    await blocker.query(`LOCK TABLE orchestrator_execution_steps IN SHARE MODE`);
+    const blocker = await blockStepRows(ctx.db.url);
     let execution: { execution_id: string };
     try {
       execution = (await engine.executions.executeManually(
@@ -139,7 +159,7 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
       )) as { execution_id: string };
       // every call is made, although not one row could be written yet
       await waitUntil(async () => downstream.callsOf(tenant.id).length === 6);
-      const [{ n }] = await blocker.query(
+      const [{ n }] = await blocker.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM orchestrator_execution_steps s
            JOIN orchestrator_executions e ON e.id = s.execution_id
           WHERE e.parent_execution_id = $1`,
@@ -148,7 +168,6 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
       expect(n).toBe(0);
       expect((await runStatus(engine.dataSource, execution.execution_id)).status).toBe('running');
     } finally {
-      await blocker.rollbackTransaction();
       await blocker.release();
     }
     expect((await finished(engine.dataSource, execution.execution_id)).status).toBe('completed');
@@ -448,32 +467,14 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
 });
 
 describeWith(['postgres'], 'workflow engine on PostgreSQL, one tenant at a time', () => {
-  let db: TestDatabase;
-  let engine: EngineHarness;
   const downstream = new FakeDownstream(3);
   const tenants = new FakeTenantDirectory(makeTenants(3));
-
-  beforeAll(async () => {
-    db = await createTestDatabase({ migrated: true });
-    engine = await startEngine({
-      databaseUrl: db.url,
-      downstream,
-      tenants,
-      env: { EXECUTION_CONCURRENCY: '1' },
-    });
-  });
-
-  afterAll(async () => {
-    await engine?.close();
-    await db?.drop();
-  });
+  const ctx = engineOnFreshDatabase(downstream, tenants, { EXECUTION_CONCURRENCY: '1' });
+  let engine: EngineHarness;
+  beforeAll(() => (engine = ctx.engine));
 
   it("gives a tenant's slot to the next one once its calls are done, while its rows wait to commit", async () => {
-    // inserts into the step table wait behind this lock: no tenant can record anything
-    const blocker = engine.dataSource.createQueryRunner();
-    await blocker.connect();
-    await blocker.startTransaction();
-    await blocker.query(`LOCK TABLE orchestrator_execution_steps IN SHARE MODE`);
+    const blocker = await blockStepRows(ctx.db.url);
     let execution: { execution_id: string };
     try {
       execution = (await engine.executions.executeManually(
@@ -483,13 +484,12 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, one tenant at a time'
       )) as { execution_id: string };
       // every tenant makes its calls, one tenant at a time, though none could write a row
       await waitUntil(async () => downstream.calls.length === 3 * 6);
-      const statuses: { status: string }[] = await blocker.query(
+      const statuses = await blocker.query<{ status: string }>(
         `SELECT status FROM orchestrator_executions WHERE parent_execution_id = $1`,
         [execution.execution_id],
       );
       expect(statuses.map((s) => s.status)).toEqual(['running', 'running', 'running']);
     } finally {
-      await blocker.rollbackTransaction();
       await blocker.release();
     }
     // EXECUTION_CONCURRENCY bounds the tenants calling: a tenant's first call starts after
@@ -524,17 +524,6 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, tenants finishing', (
     engines.push(engine);
     return engine;
   };
-  /** inserts into the step table wait behind this lock: no tenant can record anything */
-  const blockStepRows = async () => {
-    const blocker = new Client({ connectionString: db.url });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query(`LOCK TABLE orchestrator_execution_steps IN SHARE MODE`);
-    return async () => {
-      await blocker.query('ROLLBACK');
-      await blocker.end();
-    };
-  };
   const children = async (runId: string) =>
     (
       await sql.query<{ status: string; lease_expires_at: Date | null; steps: number }>(
@@ -561,7 +550,7 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, tenants finishing', (
 
   it('keeps renewing the lease of a tenant whose calls are done while its rows wait', async () => {
     const engine = await start({ EXECUTION_LEASE_SECONDS: '2' });
-    const unblock = await blockStepRows();
+    const { release: unblock } = await blockStepRows(db.url);
     let runId: string;
     try {
       runId = (
@@ -626,7 +615,7 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, tenants finishing', (
 
   it('lets a tenant whose calls are done write its outcome at shutdown, instead of handing it back', async () => {
     const engine = await start();
-    const unblock = await blockStepRows();
+    const { release: unblock } = await blockStepRows(db.url);
     const runId = (
       (await engine.executions.executeManually(
         'daily_operations',

@@ -37,6 +37,23 @@ function setup(runs: Record<string, Tenant[]> = {}) {
   return { store, outbox, completer: completer(), another: completer };
 }
 
+/** The test with Jest's fake timers, real ones again after it whatever happens. */
+const withFakeTimers = (test: () => Promise<void>) => async () => {
+  jest.useFakeTimers();
+  try {
+    await test();
+  } finally {
+    jest.useRealTimers();
+  }
+};
+
+/** One run all of whose tenants completed, whose first close will fail. */
+function failingOnce() {
+  const t = setup({ 'run-1': [ok] });
+  t.outbox.failNext(new Error('connection terminated'));
+  return t;
+}
+
 function addRun(store: FakeExecutionStore, runId: string, tenants: Tenant[]): void {
   store.add({ id: runId, status: 'running', createdAt: created, resultSummary: { tier: 'x' } });
   tenants.forEach((t, i) =>
@@ -261,11 +278,10 @@ describe(RunCompleter.name, () => {
       expect(store.tables.events).toHaveLength(1);
     });
 
-    it('tries a close that failed again by itself, without a new request', async () => {
-      jest.useFakeTimers();
-      try {
-        const { store, outbox, completer } = setup({ 'run-1': [ok] });
-        outbox.failNext(new Error('connection terminated'));
+    it(
+      'tries a close that failed again by itself, without a new request',
+      withFakeTimers(async () => {
+        const { store, completer } = failingOnce();
         completer.request(['run-1']);
         await jest.runOnlyPendingTimersAsync();
         expect(store.get('run-1')!.status).toBe('running');
@@ -274,34 +290,28 @@ describe(RunCompleter.name, () => {
         await jest.runOnlyPendingTimersAsync();
         expect(store.get('run-1')!.status).toBe('completed');
         expect(store.tables.events).toHaveLength(1);
-      } finally {
-        jest.useRealTimers();
-      }
-    });
+      }),
+    );
 
-    it('tries a check of every open run that failed again by itself (the one at start)', async () => {
-      jest.useFakeTimers();
-      try {
-        const { store, outbox, completer } = setup({ 'run-1': [ok] });
-        outbox.failNext(new Error('connection terminated'));
+    it(
+      'tries a check of every open run that failed again by itself (the one at start)',
+      withFakeTimers(async () => {
+        const { store, completer } = failingOnce();
         expect(await completer.flush(true)).toEqual([]);
-        expect(store.get('run-1')!.status).toBe('running');
-
         // a check of other runs in between (it clears the pending timer) does not drop it
         completer.request(['run-2']);
         expect(await completer.flush()).toEqual([]);
         expect(store.get('run-1')!.status).toBe('running');
+
         await jest.runOnlyPendingTimersAsync();
         expect(store.get('run-1')!.status).toBe('completed');
         expect(store.tables.events).toHaveLength(1);
-      } finally {
-        jest.useRealTimers();
-      }
-    });
+      }),
+    );
 
-    it('coalesces the requests of many tenants into one check', async () => {
-      jest.useFakeTimers();
-      try {
+    it(
+      'coalesces the requests of many tenants into one check',
+      withFakeTimers(async () => {
         const { store, completer } = setup({ 'run-1': [ok, ok], 'run-2': [ok] });
         const closed: string[] = [];
         completer.onRunClosed((run) => closed.push(run.parent.id));
@@ -313,10 +323,8 @@ describe(RunCompleter.name, () => {
         await jest.runOnlyPendingTimersAsync();
         expect(store.transactions).toBe(1);
         expect(closed.sort()).toEqual(['run-1', 'run-2']);
-      } finally {
-        jest.useRealTimers();
-      }
-    });
+      }),
+    );
   });
 
   describe('onRunClosed', () => {
