@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Tenant } from 'src/clients/operation-registry';
+import { IdempotencyService } from 'src/common/idempotency/idempotency.service';
 import { Clock } from 'src/common/time/clock';
 import { afterCommit, Transaction } from 'src/database/transaction';
 import { WorkflowEntity } from 'src/workflows/workflow.entity';
@@ -72,6 +73,7 @@ export class ExecutionCommandsService {
     private readonly completer: RunCompleter,
     private readonly clock: Clock,
     private readonly queries: ExecutionQueriesService,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
   /** Reads what startRun/recordSkippedSlot need before the caller opens its transaction. */
@@ -105,7 +107,12 @@ export class ExecutionCommandsService {
     workflow: WorkflowEntity,
     req: StartRunRequest,
     known?: Tenant[],
-    opts: { exclusive?: boolean; within?: WithinTransaction } = {},
+    opts: {
+      exclusive?: boolean;
+      within?: WithinTransaction;
+      /** the command's answer, stored with the run when it runs under an Idempotency-Key */
+      answer?: (result: StartRunResult) => unknown;
+    } = {},
   ): Promise<StartRunResult> {
     const { within } = opts;
     // a manual run takes a slot of its own (insertParentAtFreeSlot): no slot to share
@@ -198,7 +205,14 @@ export class ExecutionCommandsService {
       );
       return { outcome: 'started' as const, executionId: id, tenants: children.length };
     };
-    const result = within ? await insert(within.tx) : await this.repository.transaction(insert);
+    const { answer } = opts;
+    const result = within
+      ? await insert(within.tx)
+      : await this.repository.transaction(async (tx) => {
+          const inserted: StartRunResult = await insert(tx);
+          if (answer) await this.idempotency.answerWithin(tx, answer(inserted));
+          return inserted;
+        });
     if (result.outcome === 'started') {
       const announce = () => {
         this.logger.log({
@@ -272,12 +286,9 @@ export class ExecutionCommandsService {
         tenantFilter: dto.tenant_ids ? { tenantIds: dto.tenant_ids } : undefined,
       },
       known,
-      { exclusive: !dto.allow_concurrent },
+      { exclusive: !dto.allow_concurrent, answer: manualRunAnswer },
     );
-    return {
-      execution_id: result.executionId,
-      status: result.outcome === 'started' ? 'running' : 'duplicate',
-    };
+    return manualRunAnswer(result);
   }
 
   /**
@@ -357,10 +368,17 @@ export class ExecutionCommandsService {
           .filter((c) => slot.latestChildByTenant.has(c.tenant_id))
           .map((c) => ({ from: slot.latestChildByTenant.get(c.tenant_id)!, to: c.id })),
       );
-      return failed.length;
+      const answer = {
+        execution_id: retryId,
+        retry_of_execution_id: original.id,
+        tenants: failed.length,
+      };
+      // under an Idempotency-Key the answer commits with the retry (IdempotencyService)
+      await this.idempotency.answerWithin(tx, answer);
+      return answer;
     });
     this.dispatcher.wake();
-    return { execution_id: retryId, retry_of_execution_id: original.id, tenants: created };
+    return created;
   }
 }
 
@@ -369,4 +387,12 @@ function retryInProgress(originalId: string, retryId: string | null): ExecutionE
     ExecutionErrorCode.Conflict,
     `Execution ${originalId} is being retried by execution ${retryId ?? '(unknown)'}; wait for it to finish (GET /executions/${retryId ?? originalId})`,
   );
+}
+
+/** POST /workflows/{id}/execute's answer. */
+function manualRunAnswer(result: StartRunResult) {
+  return {
+    execution_id: result.executionId,
+    status: result.outcome === 'started' ? 'running' : 'duplicate',
+  };
 }

@@ -6,6 +6,7 @@ import { IdempotencyRepository, KeyScope } from 'src/common/idempotency/idempote
 import { IdempotencyService } from 'src/common/idempotency/idempotency.service';
 import { openPgliteDataSource, openPostgresDataSource } from '../utils/data-sources';
 import { describeWith } from '../utils/services';
+import { waitUntil } from '../utils/wait';
 
 const HOUR = 3_600_000;
 const scope = (key: string): KeyScope => ({
@@ -115,6 +116,54 @@ function keySuite(kind: string, open: () => Promise<{ ds: DataSource; close(): P
         body: { ok: true },
         replayed: false,
       });
+    });
+
+    it("keeps an answer stored in the command's transaction, though the command never returned", async () => {
+      let runs = 0;
+      const body = { execution_id: 'run-1', status: 'running' };
+      // the command commits its work with its answer, then its process dies (never returns)
+      void service.run(command('k8', {}), async () => {
+        runs++;
+        await ds.transaction((tx) => service.answerWithin(tx, body));
+        return new Promise<never>(() => undefined);
+      });
+      await waitUntil(async () => (await repository.find(scope('k8')))?.state === 'completed');
+      // a repeat gets that answer at once: no second run, no 409 "in progress"
+      const again = await service.run(command('k8', {}), async () => ({ runs: ++runs }), 300);
+      expect(again).toEqual({ status: 202, body, replayed: true });
+      expect(runs).toBe(1);
+    });
+
+    it("stores nothing of an answer whose command's transaction rolled back", async () => {
+      await expect(
+        service.run(command('k9', {}), async () =>
+          ds.transaction(async (tx) => {
+            await service.answerWithin(tx, { execution_id: 'never' });
+            throw new Error('a run of this workflow is in progress');
+          }),
+        ),
+      ).rejects.toThrow('in progress');
+      // the key was given back: the same request may be sent again
+      expect(await repository.find(scope('k9'))).toBeNull();
+    });
+
+    it('gives no key back once its answer is stored, though the command failed after', async () => {
+      await expect(
+        service.run(command('k10', {}), async () => {
+          await ds.transaction((tx) => service.answerWithin(tx, { execution_id: 'run-1' }));
+          throw new Error('connection reset after the commit');
+        }),
+      ).rejects.toThrow('connection reset');
+      expect(await service.run(command('k10', {}), async () => ({ again: true }))).toEqual({
+        status: 202,
+        body: { execution_id: 'run-1' },
+        replayed: true,
+      });
+    });
+
+    it('stores nothing without a key', async () => {
+      await ds.transaction((tx) => service.answerWithin(tx, { execution_id: 'run-1' }));
+      expect(await count()).toBe(0);
     });
 
     it('answers 409 when the first request with the key is still being processed past the wait', async () => {

@@ -10,6 +10,11 @@ export interface KeyScope {
   key: string;
 }
 
+/** Where a statement runs: the data source, or a transaction's manager. */
+export interface QueryExecutor {
+  query(sql: string, parameters?: unknown[]): Promise<any>;
+}
+
 export interface StoredKey {
   requestHash: string;
   state: 'processing' | 'completed';
@@ -75,14 +80,18 @@ export class IdempotencyRepository {
       : null;
   }
 
-  /** Stores the answer; false when this request no longer holds the key (its lock ran out). */
+  /**
+   * Stores the answer; false when this request no longer holds the key (its lock ran out).
+   * `within`: the command's own transaction, so the answer commits with what it did.
+   */
   async complete(
     scope: KeyScope,
     lockToken: string,
     status: number,
     body: unknown,
+    within?: QueryExecutor,
   ): Promise<boolean> {
-    const rows = await this.dataSource.query(
+    const rows = await (within ?? this.dataSource).query(
       `UPDATE orchestrator_idempotency_keys
           SET state = 'completed', response_status = $6, response_body = $7::json, completed_at = now()
         WHERE route = $1 AND target = $2 AND subject = $3 AND idempotency_key = $4 AND lock_token = $5
@@ -100,11 +109,16 @@ export class IdempotencyRepository {
     return returnedRows(rows).length === 1;
   }
 
-  /** Gives the key back after an error, so the same key may be sent again. */
+  /**
+   * Gives the key back after an error, so the same key may be sent again; not once an
+   * answer is stored (committed with the command's work, which an error after the commit
+   * does not undo).
+   */
   async release(scope: KeyScope, lockToken: string): Promise<void> {
     await this.dataSource.query(
       `DELETE FROM orchestrator_idempotency_keys
-        WHERE route = $1 AND target = $2 AND subject = $3 AND idempotency_key = $4 AND lock_token = $5`,
+        WHERE route = $1 AND target = $2 AND subject = $3 AND idempotency_key = $4 AND lock_token = $5
+          AND state = 'processing'`,
       [scope.route, scope.target, scope.subject, scope.key, lockToken],
     );
   }

@@ -1,10 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { PeriodicJobs } from '../jobs/periodic-jobs';
 import { IdempotencyError, IdempotencyErrorCode } from './idempotency.errors';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
-import { IdempotencyRepository, KeyScope } from './idempotency.repository';
+import { IdempotencyRepository, KeyScope, QueryExecutor } from './idempotency.repository';
 
 /** How long a key answers with its first response. */
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -31,6 +32,13 @@ export interface IdempotentCommand {
   status: number;
 }
 
+/** The key a command runs under (`run`), for `answerWithin`. */
+interface HeldKey {
+  scope: KeyScope;
+  token: string;
+  status: number;
+}
+
 export interface CommandAnswer<T> {
   status: number;
   body: T;
@@ -52,6 +60,7 @@ export interface CommandAnswer<T> {
 export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(IdempotencyService.name);
   private cleaning?: Promise<void>;
+  private readonly held = new AsyncLocalStorage<HeldKey>();
 
   constructor(
     private readonly repository: IdempotencyRepository,
@@ -124,7 +133,7 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
   ): Promise<CommandAnswer<T>> {
     let body: T;
     try {
-      body = await handler();
+      body = await this.held.run({ scope, token, status }, handler);
     } catch (err) {
       await this.repository.release(scope, token).catch((releaseError: Error) =>
         // the key stays held until its lock runs out (2 min); repeats wait, then get a 409
@@ -144,6 +153,19 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
       });
     }
     return { status, body, replayed: false };
+  }
+
+  /**
+   * Stores `body` as the answer of the command running under a key, in the command's own
+   * transaction `tx`: it commits with what the command did, or not at all. A process that
+   * dies after that commit, before `run` stores the answer itself, leaves the key answered,
+   * so a repeat gets this answer instead of doing the work again once the key's lock runs
+   * out. `body` must be what the command then returns. Without a key, nothing to do.
+   */
+  async answerWithin(tx: QueryExecutor, body: unknown): Promise<void> {
+    const key = this.held.getStore();
+    if (!key) return;
+    await this.repository.complete(key.scope, key.token, key.status, body, tx);
   }
 
   /** Deletes expired keys in bounded batches, so one pass never holds the table for long. */

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { IdempotencyService } from 'src/common/idempotency/idempotency.service';
 import { DataSource } from 'typeorm';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../../fakes/fake-downstream';
 import { EngineHarness, startEngine, waitUntil } from '../../utils/engine-harness';
@@ -365,6 +366,73 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL', () => {
       ]),
     );
     await engine.workflows.update('daily_operations', { max_retries: 3, retry_delay_seconds: 300 });
+  });
+
+  describe('commands under an Idempotency-Key whose process dies after their commit', () => {
+    const underKey = (key: string, target: string, body: unknown) => ({
+      route: `POST ${key}`,
+      target,
+      subject: 'test-operator',
+      key,
+      body,
+      status: 202,
+    });
+    /** Runs `command` under `key`, but never returns once it has: its process died. */
+    const dyingAfter = async (
+      key: ReturnType<typeof underKey>,
+      command: () => Promise<unknown>,
+    ) => {
+      let done: unknown;
+      void engine.app.get(IdempotencyService).run(key, async () => {
+        done = await command();
+        return new Promise<never>(() => undefined);
+      });
+      await waitUntil(async () => done !== undefined);
+      return done;
+    };
+
+    it('answers a repeated execute with the run it started, and starts no other', async () => {
+      const tenant = active[7];
+      const body = { tenant_ids: [tenant.id], allow_concurrent: true };
+      const key = underKey('execute-crash', 'daily_operations', body);
+      const execute = () => engine.executions.executeManually('daily_operations', body, null);
+      const first = await dyingAfter(key, execute);
+      // the repeat comes before the first's lock ran out: without the answer stored with the
+      // run it would wait and get a 409, and after the lock it would start a second run
+      const again = await engine.app.get(IdempotencyService).run(key, execute, 300);
+      expect(again).toEqual({ status: 202, body: first, replayed: true });
+      const [{ n }] = await engine.dataSource.query(
+        `SELECT count(*)::int AS n FROM orchestrator_executions
+          WHERE execution_type = 'manual' AND tenant_id = $1`,
+        [tenant.id],
+      );
+      expect(n).toBe(1);
+    });
+
+    it('answers a repeated retry with the retry it started, and starts no other', async () => {
+      const victim = active[8];
+      downstream.when((ctx) =>
+        ctx.tenant.id === victim.id && ctx.stepName === 'send_summary' ? 'refuse' : 'ok',
+      );
+      const started = await engine.executions.startRun({
+        workflowId: 'daily_operations',
+        scheduledFor: new Date('2026-10-03T07:00:00Z'),
+        executionType: 'scheduled',
+        leaderTerm: null,
+      });
+      await finished(engine.dataSource, started.executionId);
+      const key = underKey('retry-crash', started.executionId, {});
+      const retry = () => engine.executions.retry(started.executionId, null);
+      const first = await dyingAfter(key, retry);
+      const again = await engine.app.get(IdempotencyService).run(key, retry, 300);
+      expect(again).toEqual({ status: 202, body: first, replayed: true });
+      const [{ n }] = await engine.dataSource.query(
+        `SELECT count(*)::int AS n FROM orchestrator_executions
+          WHERE retry_of_execution_id = $1 AND tenant_id IS NULL`,
+        [started.executionId],
+      );
+      expect(n).toBe(1);
+    });
   });
 
   it('fails a tenant at once on a permanent 400: one call, no tenant retry, a clear error', async () => {
