@@ -216,7 +216,7 @@ export const ENV_SCHEMA = {
   },
   EXECUTION_CONCURRENCY: {
     description:
-      'Tenant executions this instance runs at once (calling downstream services; one whose calls are done waits for its rows outside this limit)',
+      'Tenant executions this instance runs at once (calling downstream services; one whose calls are done waits for its rows outside this limit, up to twice as many)',
     accepted: 'an integer from 1 to 2000',
     default: '50',
     parse: integer(1, 2000),
