@@ -54,7 +54,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
   /**
    * tenants whose calls are done, waiting for their rows and final state to commit: they
    * hold their lease (renewed) but not a slot, so the next tenant starts calling at once
-   * instead of after a commit (bench/fanout: wall time -7 % at 10,000 tenants)
+   * instead of after a commit (bench/fanout, with the commit interval: wall time -6 % at
+   * 10,000 tenants)
    */
   private readonly finishing = new Map<string, InFlight>();
   /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
