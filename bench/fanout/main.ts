@@ -122,15 +122,12 @@ async function main(): Promise<void> {
   const id = (run as { execution_id: string }).execution_id;
   const startS = (performance.now() - t0) / 1000;
   const rssRunCreated = process.memoryUsage.rss();
-  const closedRun = new Promise<void>((resolve) => {
-    onClosed = () => closedIds.includes(id) && resolve();
+  const closedRun = new Promise<true>((resolve) => {
+    onClosed = () => closedIds.includes(id) && resolve(true);
     onClosed();
   });
-  let ended = false;
-  void closedRun.then(() => (ended = true));
-  while (!ended) {
-    await Promise.race([closedRun, new Promise((r) => setTimeout(r, 250))]);
-    if (ended) break;
+  const poll = () => new Promise<false>((resolve) => setTimeout(() => resolve(false), 250));
+  while (!(await Promise.race([closedRun, poll()]))) {
     const progress = await queries.progress(id);
     if (progress.status !== 'running') break;
     const done = (progress.by_status.completed ?? 0) + (progress.by_status.failed ?? 0);
