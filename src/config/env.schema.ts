@@ -240,6 +240,13 @@ export const ENV_SCHEMA = {
     default: '20',
     parse: integer(0, 1000),
   },
+  RUN_CREATE_BATCH_SIZE: {
+    description:
+      'Tenant executions a new run writes per transaction: the first batch commits with the run (with the rest listed beside it) and starts at once, the others follow batch by batch',
+    accepted: 'an integer from 1 to 100000',
+    default: '1000',
+    parse: integer(1, 100000),
+  },
   EXECUTION_POLL_MS: {
     description: 'How often an idle instance looks for work created by other instances',
     accepted: 'an integer from 50 to 60000',

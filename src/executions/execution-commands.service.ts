@@ -14,6 +14,7 @@ import { ExecutionsRepository, NewParent } from './executions.repository';
 import { TenantDirectory } from './ports';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
 import { RunCompleter } from './runner/run-completer';
+import { RunExpander } from './runner/run-expander';
 import { orderTenants, tierPriority } from './tenant-order';
 import {
   checkTenantIds,
@@ -71,6 +72,7 @@ export class ExecutionCommandsService {
     private readonly tenants: TenantDirectory,
     private readonly dispatcher: ExecutionDispatcher,
     private readonly completer: RunCompleter,
+    private readonly expander: RunExpander,
     private readonly clock: Clock,
     private readonly queries: ExecutionQueriesService,
     private readonly idempotency: IdempotencyService,
@@ -145,6 +147,7 @@ export class ExecutionCommandsService {
       },
       now,
     };
+    let staged = false;
     const insert = async (tx: Transaction) => {
       if (opts.exclusive) {
         const open = await this.repository.lockRunsOf(tx, workflow.id);
@@ -190,6 +193,11 @@ export class ExecutionCommandsService {
         priority: tierPriority(t.subscription_tier),
         timezone: t.timezone ?? null,
       }));
+      const total = children.length;
+      // a large new run commits its first batch with the rest staged beside it (the run is
+      // whole at commit) and starts; RunExpander inserts the rest (not for a backfill of a
+      // slot with runs: it copies done steps of the rows it inserts)
+      const rest = existing ? [] : children.splice(this.expander.batchSize);
       const inserted = await this.repository.insertChildren(
         tx,
         id,
@@ -197,13 +205,17 @@ export class ExecutionCommandsService {
         children,
         resumeFrom.size > 0,
       );
+      if (rest.length > 0) {
+        await this.repository.stageChildren(tx, id, workflow.steps.length, parent.now, rest);
+        staged = true;
+      }
       await this.repository.copyCompletedSteps(
         tx,
         inserted
           .filter((c) => resumeFrom.has(c.tenant_id))
           .map((c) => ({ from: resumeFrom.get(c.tenant_id)!, to: c.id })),
       );
-      return { outcome: 'started' as const, executionId: id, tenants: children.length };
+      return { outcome: 'started' as const, executionId: id, tenants: total };
     };
     const { answer } = opts;
     const result = within
@@ -226,6 +238,7 @@ export class ExecutionCommandsService {
         });
         if (result.tenants === 0) this.completer.request([result.executionId]);
         this.dispatcher.wake();
+        if (staged) void this.expander.expand();
       };
       if (within) afterCommit(within.tx, announce);
       else announce();

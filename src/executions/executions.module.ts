@@ -12,6 +12,7 @@ import { ExecutionQueriesService } from './execution-queries.service';
 import { ExecutionHistoryModule } from './execution-history.module';
 import { ExecutionDispatcher } from './runner/execution-dispatcher';
 import { RunCompleter } from './runner/run-completer';
+import { RunExpander } from './runner/run-expander';
 import { StateWriter } from './runner/state-writer';
 import { TenantRunner } from './runner/tenant-runner';
 import { TenantDirectory } from './ports';
@@ -27,6 +28,7 @@ import { TenantDirectoryAdapter } from './tenant-directory.adapter';
     ExecutionListenersService,
     ExecutionDispatcher,
     RunCompleter,
+    RunExpander,
     StateWriter,
     TenantRunner,
     { provide: TenantDirectory, useClass: TenantDirectoryAdapter },

@@ -274,6 +274,97 @@ export class ExecutionsRepository {
     return returning ? rows : [];
   }
 
+  /**
+   * The tenants of a new run after its first batch, in claim order, written in the run's
+   * transaction so the run is whole when it commits; `expandStaged` turns them into tenant
+   * executions a batch at a time. Their rows will carry `createdAt`, the first batch's.
+   */
+  async stageChildren(
+    tx: Transaction,
+    parentId: string,
+    stepsTotal: number,
+    createdAt: Date,
+    children: NewChild[],
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO orchestrator_run_staging
+         (execution_id, tenant_ids, priorities, timezones, steps_total, next_index, created_at)
+       VALUES ($1, $2::uuid[], $3::int[], $4::varchar[], $5, 0, $6)`,
+      [
+        parentId,
+        children.map((c) => c.tenantId),
+        children.map((c) => c.priority),
+        children.map((c) => c.timezone),
+        stepsTotal,
+        createdAt,
+      ],
+    );
+  }
+
+  /**
+   * Inserts the next `batch` staged tenants of the oldest staged run no other transaction
+   * holds, as pending tenant executions like the first batch's, and moves its cursor; the
+   * staging row goes with the last batch (or at once if the run was closed meanwhile).
+   * Null when no staged run is free. The slot key makes a repeated batch a no-op.
+   */
+  async expandStaged(
+    tx: Transaction,
+    batch: number,
+  ): Promise<{ parentId: string; inserted: number; left: number } | null> {
+    const [row]: { execution_id: string; next_index: number; total: number; open: boolean }[] =
+      await tx.query(
+        `SELECT s.execution_id, s.next_index, cardinality(s.tenant_ids) AS total,
+                p.status IN ('pending', 'running') AS open
+           FROM orchestrator_run_staging s
+           JOIN orchestrator_executions p ON p.id = s.execution_id
+          ORDER BY s.created_at, s.execution_id
+          LIMIT 1
+          FOR UPDATE OF s SKIP LOCKED`,
+      );
+    if (!row) return null;
+    const parentId = row.execution_id;
+    const next = Math.min(row.total, row.next_index + batch);
+    if (row.open) {
+      await tx.query(
+        `INSERT INTO orchestrator_executions
+           (workflow_id, workflow_name, execution_type, triggered_by, tenant_id, status, steps_total,
+            parent_execution_id, scheduled_for, retry_of_execution_id, leader_term, deadline_at, priority,
+            tenant_timezone, created_at, updated_at)
+         SELECT p.workflow_id, p.workflow_name, p.execution_type, p.triggered_by, t.tenant_id, 'pending',
+                s.steps_total, p.id, p.scheduled_for, p.retry_of_execution_id, p.leader_term, p.deadline_at,
+                t.priority, t.zone, s.created_at, s.created_at
+           FROM orchestrator_run_staging s
+           JOIN orchestrator_executions p ON p.id = s.execution_id
+           CROSS JOIN LATERAL unnest(s.tenant_ids[$2::int + 1 : $3::int], s.priorities[$2::int + 1 : $3::int],
+                                     s.timezones[$2::int + 1 : $3::int]) AS t(tenant_id, priority, zone)
+          WHERE s.execution_id = $1
+         ON CONFLICT DO NOTHING`,
+        [parentId, row.next_index, next],
+      );
+    }
+    if (!row.open || next >= row.total) {
+      await tx.query(`DELETE FROM orchestrator_run_staging WHERE execution_id = $1`, [parentId]);
+    } else {
+      await tx.query(
+        `UPDATE orchestrator_run_staging SET next_index = $2 WHERE execution_id = $1`,
+        [parentId, next],
+      );
+    }
+    return {
+      parentId,
+      inserted: row.open ? next - row.next_index : 0,
+      left: row.open ? row.total - next : 0,
+    };
+  }
+
+  /** Whether any run has tenants still to insert (the dispatcher's sweep asks, cheaply). */
+  async hasStaged(): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `SELECT 1 FROM orchestrator_run_staging LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
   async copyCompletedSteps(tx: Transaction, pairs: { from: string; to: string }[]): Promise<void> {
     if (pairs.length === 0) return;
     await tx.query(
@@ -504,6 +595,7 @@ export class ExecutionsRepository {
           AND ($1::uuid[] IS NULL OR p.id = ANY($1::uuid[]))
           AND NOT EXISTS (SELECT 1 FROM orchestrator_executions c
                            WHERE c.parent_execution_id = p.id AND c.status IN ('pending', 'running'))
+          AND NOT EXISTS (SELECT 1 FROM orchestrator_run_staging s WHERE s.execution_id = p.id)
         FOR UPDATE SKIP LOCKED`,
       [parentIds],
     );
@@ -798,11 +890,16 @@ export class ExecutionsRepository {
   }
 
   async statusCounts(parentId: string): Promise<Record<string, number>> {
+    // tenants of a run still being inserted (orchestrator_run_staging) count as pending
     const rows: { status: string; n: number }[] = await this.dataSource.query(
-      `SELECT status, count(*)::int AS n FROM orchestrator_executions WHERE parent_execution_id = $1 GROUP BY status`,
+      `SELECT status, count(*)::int AS n FROM orchestrator_executions WHERE parent_execution_id = $1 GROUP BY status
+       UNION ALL
+       SELECT 'pending', cardinality(tenant_ids) - next_index FROM orchestrator_run_staging WHERE execution_id = $1`,
       [parentId],
     );
-    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    const counts: Record<string, number> = {};
+    for (const r of rows) if (r.n > 0) counts[r.status] = (counts[r.status] ?? 0) + r.n;
+    return counts;
   }
 }
 

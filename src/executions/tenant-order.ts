@@ -18,13 +18,19 @@ export function tierOfPriority(priority: number): SubscriptionTier {
   return (found?.[0] as SubscriptionTier | undefined) ?? 'free';
 }
 
-/** Tenants in the order they are started: enterprise first, then by id. */
+/**
+ * Tenants in the order they are started: enterprise first, then by id as the database orders
+ * the uuid column (lower-case hex, byte by byte), which is the claim query's order, so a run
+ * whose tenants are inserted in batches (RunExpander) keeps it across batches.
+ */
 export function orderTenants<T extends Pick<Tenant, 'id' | 'subscription_tier'>>(
   tenants: T[],
 ): T[] {
-  return [...tenants].sort(
-    (a, b) =>
-      tierPriority(b.subscription_tier) - tierPriority(a.subscription_tier) ||
-      a.id.localeCompare(b.id),
-  );
+  const keyed = tenants.map((t) => ({
+    t,
+    p: tierPriority(t.subscription_tier),
+    id: t.id.toLowerCase(),
+  }));
+  keyed.sort((a, b) => b.p - a.p || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return keyed.map((k) => k.t);
 }

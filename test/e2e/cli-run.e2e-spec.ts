@@ -87,6 +87,24 @@ describeWith(['postgres'], 'node dist/cli.js run', () => {
     });
   });
 
+  it('runs on the embedded database a run whose tenants are inserted in batches', async () => {
+    // 3 tenants commit with the run, the others are staged and inserted 3 at a time
+    const { code, last } = await cli(['daily_operations', '--wait'], {
+      DATABASE_URL: '',
+      DATA_DIR: dataDir,
+      RUN_CREATE_BATCH_SIZE: '3',
+    });
+    expect(code).toBe(0);
+    const active = sim.activeTenants().length;
+    expect(active).toBeGreaterThan(3);
+    expect(JSON.parse(last)).toMatchObject({
+      status: 'completed',
+      tenants_processed: active,
+      tenants_succeeded: active,
+      steps_completed: active * 6,
+    });
+  });
+
   it.each([
     [['no_such_workflow'], 'Workflow "no_such_workflow" not found'],
     [[], 'name the workflow to run'],

@@ -9,6 +9,7 @@ import { OperatorCommands1796600100000 } from './1796600100000-operator-commands
 import { ExecutionTenantTimezone1796600200000 } from './1796600200000-execution-tenant-timezone';
 import { OutboxStatus1796600500000 } from './1796600500000-outbox-status';
 import { StepResultSummary1796600600000 } from './1796600600000-step-result-summary';
+import { RunStaging1796600700000 } from './1796600700000-run-staging';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   ExecutionTenantTimezone1796600200000,
   OutboxStatus1796600500000,
   StepResultSummary1796600600000,
+  RunStaging1796600700000,
 ];

@@ -14,6 +14,7 @@ import { ClaimedExecution, ExecutionsRepository } from '../executions.repository
 import type { ExecutionEntity } from '../execution.entity';
 import type { WorkflowEntity } from 'src/workflows/workflow.entity';
 import { RunCompleter } from './run-completer';
+import { RunExpander } from './run-expander';
 import { StateWriter } from './state-writer';
 import { AbortReason, TenantRunner } from './tenant-runner';
 
@@ -76,6 +77,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     private readonly runner: TenantRunner,
     private readonly writer: StateWriter,
     private readonly completer: RunCompleter,
+    private readonly expander: RunExpander,
     private readonly clock: Clock,
     config: AppConfig,
     identity: InstanceIdentity,
@@ -88,6 +90,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     this.pollMs = config.get('EXECUTION_POLL_MS');
     this.minClaim = Math.max(1, Math.floor(this.maxInFlight / 5));
     this.prefetch = this.minClaim * 2;
+    // a batch of a new run's tenants was inserted: claim it now, not at the next poll
+    expander.onBatch(() => this.wake());
   }
 
   onApplicationBootstrap(): void {
@@ -111,6 +115,9 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     );
     // a run left open by a crash between a tenant's commit and its parent's check
     void this.completer.flush(true);
+    // a run whose tenants were still being inserted when its creator stopped or crashed
+    this.expander.start();
+    void this.expander.expand();
   }
 
   /** New work exists: claim now rather than at the next poll. */
@@ -332,6 +339,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     try {
       const parents = await this.repository.cancelOverdue(this.clock.now());
       if (parents.length > 0) this.completer.request(parents);
+      // staged tenants no one inserts (an insert failed, or the instance doing it died)
+      if (await this.repository.hasStaged()) await this.expander.expand();
     } catch (err) {
       this.logger.warn({ msg: 'overdue sweep failed', error: (err as Error).message });
     }
@@ -343,6 +352,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     this.wake();
     this.jobs.remove(LEASE_RENEW_JOB);
     this.jobs.remove(SWEEP_JOB);
+    await this.expander.stop();
     await this.loop;
     this.loop = null;
     // what still calls stops and is handed back; what is finishing writes its outcome
