@@ -357,6 +357,20 @@ export class ExecutionsRepository {
     };
   }
 
+  /**
+   * Fresh planner statistics for the executions table, once a run inserted many tenants:
+   * with statistics from before (few or no pending rows), the claim query read and sorted
+   * every pending row at each claim (5 ms a claim at 10,000 pending, more as runs grow)
+   * instead of reading its index in order (0.4 ms). Waits at most a second for the table's
+   * lock (a VACUUM holds it), then leaves the statistics to autovacuum.
+   */
+  async refreshStatistics(): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      await tx.query(`SET LOCAL lock_timeout = '1s'`);
+      await tx.query(`ANALYZE orchestrator_executions`);
+    });
+  }
+
   /** Whether any run has tenants still to insert (the dispatcher's sweep asks, cheaply). */
   async hasStaged(): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(

@@ -69,6 +69,7 @@ export class RunExpander {
             // the run can now close once its tenants are done; if they all were already,
             // nothing else would ask
             this.completer.request([batch.parentId]);
+            await this.refreshStatistics();
           }
         }
       } while (this.again && !this.stopping);
@@ -78,6 +79,16 @@ export class RunExpander {
         error: (err as Error).message,
       });
     }
+  }
+
+  /** The claim query's plan depends on them (ExecutionsRepository.refreshStatistics). */
+  private async refreshStatistics(): Promise<void> {
+    await this.repository.refreshStatistics().catch((err: Error) =>
+      this.logger.warn({
+        msg: 'could not refresh the statistics of the executions table; autovacuum will',
+        error: err.message,
+      }),
+    );
   }
 
   /** Stops after the batch being written; what is left stays staged for the next start. */

@@ -63,7 +63,7 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
     await db.drop();
   });
 
-  it('runs every tenant once, in tier order across the batches, and leaves nothing staged', async () => {
+  it('runs every tenant once, in tier order across the batches, leaves nothing staged and refreshes the statistics', async () => {
     // one tenant at a time: the first calls are in claim order
     const engine = await start({ RUN_CREATE_BATCH_SIZE: '3', EXECUTION_CONCURRENCY: '1' });
     const started = await engine.executions.startRun({
@@ -83,6 +83,11 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
       .map((c) => c.tenantId);
     expect(firstCalls).toEqual(orderTenants(active).map((t) => t.id));
     expect(await stagedRows(engine.dataSource)).toEqual([]);
+    // the last batch refreshed the table's statistics, which the claim query's plan reads
+    const [stats] = await engine.dataSource.query(
+      `SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'orchestrator_executions'`,
+    );
+    expect(stats.last_analyze).not.toBeNull();
   });
 
   it('is whole at its commit: staged tenants count as pending, the run stays open, and another instance inserts and runs them after its creator stopped', async () => {
