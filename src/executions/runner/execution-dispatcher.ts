@@ -148,7 +148,11 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
           Math.min(room, CLAIM_BATCH),
           this.leaseMs,
         );
-        if (claimed.length > 0) this.ready.push(...(await this.prepare(claimed)));
+        // read `this.ready` only once prepared: a lease renewal finishing meanwhile replaces
+        // the array, and what was pushed into the old one was lost (its tenants waited for
+        // their lease to expire, 60 s, before anyone ran them)
+        const prepared = claimed.length > 0 ? await this.prepare(claimed) : [];
+        this.ready.push(...prepared);
       } catch (err) {
         this.logger.warn({ msg: 'claiming work failed', error: (err as Error).message });
         await this.waitForWake(this.pollMs);

@@ -1,5 +1,8 @@
 import { Client } from 'pg';
 import { IdempotencyService } from 'src/common/idempotency/idempotency.service';
+import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
+import { LEASE_RENEW_JOB } from 'src/executions/runner/execution-dispatcher';
+import { WorkflowsService } from 'src/workflows/workflows.service';
 import { DataSource } from 'typeorm';
 import { FakeDownstream, FakeTenantDirectory, makeTenants } from '../../fakes/fake-downstream';
 import { EngineHarness, startEngine, waitUntil } from '../../utils/engine-harness';
@@ -713,4 +716,57 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, tenants finishing', (
     ]);
     expect(downstream.calls).toHaveLength(6);
   });
+});
+
+describeWith(['postgres'], 'workflow engine on PostgreSQL, a lease renewal during a claim', () => {
+  let db: TestDatabase;
+  let engine: EngineHarness | undefined;
+  // slow enough that two tenants are still calling when the next claim is prepared
+  const downstream = new FakeDownstream(100);
+  const tenants = new FakeTenantDirectory(makeTenants(6));
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await db?.drop();
+  });
+
+  it('runs the tenants of a claim whose preparation a lease renewal overtook', async () => {
+    // two calling, two claimed ahead: the first claim takes four, the next the last two
+    engine = await startEngine({
+      databaseUrl: db.url,
+      downstream,
+      tenants,
+      env: { EXECUTION_CONCURRENCY: '2' },
+    });
+    const workflows = engine.app.get(WorkflowsService);
+    const getMany = workflows.getMany.bind(workflows);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let prepared = 0;
+    // the second claim's preparation (reading the definitions) waits at the gate
+    jest.spyOn(workflows, 'getMany').mockImplementation(async (ids) => {
+      if (++prepared === 2) await gate;
+      return getMany(ids);
+    });
+    const run = (await engine.executions.executeManually(
+      'daily_operations',
+      { allow_concurrent: true },
+      null,
+    )) as { execution_id: string };
+    await waitUntil(async () => prepared === 2);
+    // a renewal of the leases held (the first claim's tenants) while the claim is prepared
+    await engine.app.get(PeriodicJobs).get(LEASE_RENEW_JOB)!.runNow();
+    openGate();
+    // with the claim's two tenants lost, the run waited for their 60 s lease to expire
+    const closed = await waitUntil(async () => {
+      const r = await runStatus(engine!.dataSource, run.execution_id);
+      return ['completed', 'failed'].includes(r.status) && r;
+    }, 10_000);
+    expect(closed.status).toBe('completed');
+    expect(closed.result_summary).toMatchObject({ tenants_processed: 6, tenants_succeeded: 6 });
+    expect(downstream.calls).toHaveLength(6 * 6);
+  }, 20_000);
 });
