@@ -59,6 +59,12 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
    * 10,000 tenants)
    */
   private readonly finishing = new Map<string, InFlight>();
+  /**
+   * runs one of whose tenants ended while this instance held others of the run: the
+   * completer is asked once it holds none (asking at every tenant's end cost a check of the
+   * run's open tenants each 20 ms, 2.8 s of PostgreSQL at 50,000 tenants, bench/fanout)
+   */
+  private readonly owed = new Set<string>();
   /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
   private ready: Ready[] = [];
   private stopping = false;
@@ -239,20 +245,47 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
           )
         : this.failMissingWorkflow(execution)
     )
-      .catch((err: Error) =>
+      .catch((err: Error) => {
         this.logger.error({
           msg: 'execution crashed',
           executionId: execution.id,
           error: err.stack ?? err.message,
-        }),
-      )
-      .finally(() => {
+        });
+        return false;
+      })
+      .then((ended) => {
         entry.disarmDeadline();
         this.inFlight.delete(execution.id);
         this.finishing.delete(execution.id);
+        this.askCompleter(execution.parentExecutionId, ended);
         this.startReady();
         this.wake();
       });
+  }
+
+  /**
+   * A tenant of the run left this instance (`ended`: with its final state written): the
+   * completer checks the run when this instance holds no other tenant of it, since until
+   * then the check would find that tenant open. A run whose tenant ended meanwhile is
+   * owed a check and gets it then, whatever the last one's outcome; a tenant another
+   * instance holds asks its own completer when it ends.
+   */
+  private askCompleter(parentId: string | null, ended: boolean): void {
+    if (!parentId || (!ended && !this.owed.has(parentId))) return;
+    if (this.holdsTenantOf(parentId)) {
+      this.owed.add(parentId);
+      return;
+    }
+    this.owed.delete(parentId);
+    this.completer.request([parentId]);
+  }
+
+  private holdsTenantOf(parentId: string): boolean {
+    for (const e of this.inFlight.values())
+      if (e.execution.parentExecutionId === parentId) return true;
+    for (const e of this.finishing.values())
+      if (e.execution.parentExecutionId === parentId) return true;
+    return this.ready.some((r) => r.execution.parentExecutionId === parentId);
   }
 
   /** Its calls are done: its slot goes to the next tenant while its rows commit. */
@@ -274,7 +307,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     completed: Map<string, unknown>,
     signal: AbortSignal,
     callsDone: () => void,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const outcome = await this.runner.run({
       execution,
       workflow,
@@ -284,13 +317,13 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       stepConcurrency: this.stepConcurrency,
       callsDone,
     });
-    if (!outcome) return; // handed back: shutdown or lost lease
+    if (!outcome) return false; // handed back: shutdown or lost lease
     const applied = await this.writer.write({ steps: outcome.stepRows, finals: [outcome.final] });
-    if (!applied.has(execution.id) || outcome.final.status === 'pending') return;
-    if (execution.parentExecutionId) this.completer.request([execution.parentExecutionId]);
+    // ended: written, and not waiting for another attempt
+    return applied.has(execution.id) && outcome.final.status !== 'pending';
   }
 
-  private async failMissingWorkflow(execution: ExecutionEntity): Promise<void> {
+  private async failMissingWorkflow(execution: ExecutionEntity): Promise<boolean> {
     const now = this.clock.now();
     await this.writer.write({
       finals: [
@@ -309,7 +342,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
         },
       ],
     });
-    if (execution.parentExecutionId) this.completer.request([execution.parentExecutionId]);
+    return true;
   }
 
   private async renewLeases(): Promise<void> {

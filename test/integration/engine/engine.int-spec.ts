@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { IdempotencyService } from 'src/common/idempotency/idempotency.service';
 import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
+import { ExecutionsRepository } from 'src/executions/executions.repository';
 import { LEASE_RENEW_JOB } from 'src/executions/runner/execution-dispatcher';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 import { DataSource } from 'typeorm';
@@ -769,4 +770,28 @@ describeWith(['postgres'], 'workflow engine on PostgreSQL, a lease renewal durin
     expect(closed.result_summary).toMatchObject({ tenants_processed: 6, tenants_succeeded: 6 });
     expect(downstream.calls).toHaveLength(6 * 6);
   }, 20_000);
+});
+
+describeWith(['postgres'], 'workflow engine on PostgreSQL, checking a run for its end', () => {
+  const downstream = new FakeDownstream(3);
+  const tenants = new FakeTenantDirectory(makeTenants(12));
+  const ctx = engineOnFreshDatabase(downstream, tenants, { EXECUTION_CONCURRENCY: '1' });
+
+  it('checks a run once the instance holds none of its tenants, not at every tenant that ends', async () => {
+    const engine = ctx.engine;
+    const checks = jest.spyOn(ExecutionsRepository.prototype, 'lockFinishedParents');
+    const run = (await engine.executions.executeManually(
+      'daily_operations',
+      { allow_concurrent: true },
+      null,
+    )) as { execution_id: string };
+    const closed = await finished(engine.dataSource, run.execution_id);
+    expect(closed.result_summary).toMatchObject({ tenants_processed: 12, tenants_succeeded: 12 });
+    // one tenant at a time, two more claimed ahead: some tenant of the run is held until
+    // the last ones (asking at each tenant's end checked it about 12 times)
+    const ofRun = checks.mock.calls.filter(([, ids]) => ids?.includes(run.execution_id));
+    expect(ofRun.length).toBeGreaterThanOrEqual(1);
+    expect(ofRun.length).toBeLessThanOrEqual(3);
+    checks.mockRestore();
+  });
 });
