@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { RunCompleter } from 'src/executions/runner/run-completer';
 import { orderTenants } from 'src/executions/tenant-order';
 import { DataSource } from 'typeorm';
@@ -139,6 +140,39 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
     expect(downstream.calls).toHaveLength(17 * 6);
     expect(await stagedRows(ds)).toEqual([]);
   });
+
+  it('leaves a staged run another transaction holds, and inserts the rest at the next sweep once it is free', async () => {
+    const creator = await start({ RUN_CREATE_BATCH_SIZE: '3' });
+    await creator.dispatcher.stop();
+    const started = await creator.executions.startRun({
+      workflowId: 'daily_operations',
+      scheduledFor: new Date('2026-11-30T07:00:00Z'),
+      executionType: 'scheduled',
+      leaderTerm: null,
+    });
+    if (started.outcome !== 'started') throw new Error('no run started');
+    // as if an instance were inserting a batch: it holds the staging row
+    const holder = new Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM orchestrator_run_staging FOR UPDATE`);
+    try {
+      const runner = await start({ RUN_CREATE_BATCH_SIZE: '3' });
+      // the first batch runs; the staged tenants wait, and the run stays open
+      await waitUntil(async () => downstream.calls.length === 3 * 6);
+      expect(await childrenOf(runner.dataSource, started.executionId)).toHaveLength(3);
+      expect((await runRow(runner.dataSource, started.executionId)).status).toBe('running');
+    } finally {
+      // the holder "dies": its transaction ends without writing
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    // the dispatcher's sweep (every 5 s) finds the staged run free and inserts the rest
+    const run = await finished(creator.dataSource, started.executionId);
+    expect(run.result_summary).toMatchObject({ tenants_processed: 20, tenants_succeeded: 20 });
+    expect(downstream.calls).toHaveLength(20 * 6);
+    expect(await stagedRows(creator.dataSource)).toEqual([]);
+  }, 20_000);
 
   it('N identical manual runs at once: each is whole, and each tenant runs once per run', async () => {
     const engine = await start({ RUN_CREATE_BATCH_SIZE: '4', EXECUTION_CONCURRENCY: '4' });
