@@ -55,6 +55,23 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
     return engine;
   };
 
+  /**
+   * A run of 20 tenants, 3 inserted with it and 17 staged, by an engine whose dispatcher
+   * stopped first: it inserts nothing after the run's commit (as if it died).
+   */
+  const stagedRunOfStoppedCreator = async () => {
+    const creator = await start({ RUN_CREATE_BATCH_SIZE: '3' });
+    await creator.dispatcher.stop();
+    const started = await creator.executions.startRun({
+      workflowId: 'daily_operations',
+      scheduledFor: new Date('2026-11-30T07:00:00Z'),
+      executionType: 'scheduled',
+      leaderTerm: null,
+    });
+    if (started.outcome !== 'started') throw new Error('no run started');
+    return { creator, id: started.executionId };
+  };
+
   beforeEach(async () => {
     db = await createTestDatabase({ migrated: true });
     downstream.reset();
@@ -74,6 +91,7 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
       leaderTerm: null,
     });
     expect(started).toEqual({ outcome: 'started', executionId: expect.any(String), tenants: 20 });
+    if (started.outcome !== 'started') return;
     const run = await finished(engine.dataSource, started.executionId);
 
     expect(run.status).toBe('completed');
@@ -92,17 +110,7 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
   });
 
   it('is whole at its commit: staged tenants count as pending, the run stays open, and another instance inserts and runs them after its creator stopped', async () => {
-    const creator = await start({ RUN_CREATE_BATCH_SIZE: '3' });
-    // the creator stops before it can insert anything after the run's commit (as if it died)
-    await creator.dispatcher.stop();
-    const started = await creator.executions.startRun({
-      workflowId: 'daily_operations',
-      scheduledFor: new Date('2026-11-30T07:00:00Z'),
-      executionType: 'scheduled',
-      leaderTerm: null,
-    });
-    if (started.outcome !== 'started') throw new Error('no run started');
-    const id = started.executionId;
+    const { creator, id } = await stagedRunOfStoppedCreator();
     const ds = creator.dataSource;
 
     const firstBatch = await childrenOf(ds, id);
@@ -142,15 +150,7 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
   });
 
   it('leaves a staged run another transaction holds, and inserts the rest at the next sweep once it is free', async () => {
-    const creator = await start({ RUN_CREATE_BATCH_SIZE: '3' });
-    await creator.dispatcher.stop();
-    const started = await creator.executions.startRun({
-      workflowId: 'daily_operations',
-      scheduledFor: new Date('2026-11-30T07:00:00Z'),
-      executionType: 'scheduled',
-      leaderTerm: null,
-    });
-    if (started.outcome !== 'started') throw new Error('no run started');
+    const { creator, id } = await stagedRunOfStoppedCreator();
     // as if an instance were inserting a batch: it holds the staging row
     const holder = new Client({ connectionString: db.url });
     await holder.connect();
@@ -160,15 +160,15 @@ describeWith(['postgres'], 'a run inserted in batches, on PostgreSQL', () => {
       const runner = await start({ RUN_CREATE_BATCH_SIZE: '3' });
       // the first batch runs; the staged tenants wait, and the run stays open
       await waitUntil(async () => downstream.calls.length === 3 * 6);
-      expect(await childrenOf(runner.dataSource, started.executionId)).toHaveLength(3);
-      expect((await runRow(runner.dataSource, started.executionId)).status).toBe('running');
+      expect(await childrenOf(runner.dataSource, id)).toHaveLength(3);
+      expect((await runRow(runner.dataSource, id)).status).toBe('running');
     } finally {
       // the holder "dies": its transaction ends without writing
       await holder.query('ROLLBACK');
       await holder.end();
     }
     // the dispatcher's sweep (every 5 s) finds the staged run free and inserts the rest
-    const run = await finished(creator.dataSource, started.executionId);
+    const run = await finished(creator.dataSource, id);
     expect(run.result_summary).toMatchObject({ tenants_processed: 20, tenants_succeeded: 20 });
     expect(downstream.calls).toHaveLength(20 * 6);
     expect(await stagedRows(creator.dataSource)).toEqual([]);
