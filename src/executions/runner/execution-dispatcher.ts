@@ -66,7 +66,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
    */
   private readonly owed = new Set<string>();
   /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
-  private ready: Ready[] = [];
+  private readonly ready: Ready[] = [];
   private stopping = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -154,11 +154,7 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
           Math.min(room, CLAIM_BATCH),
           this.leaseMs,
         );
-        // read `this.ready` only once prepared: a lease renewal finishing meanwhile replaces
-        // the array, and what was pushed into the old one was lost (its tenants waited for
-        // their lease to expire, 60 s, before anyone ran them)
-        const prepared = claimed.length > 0 ? await this.prepare(claimed) : [];
-        this.ready.push(...prepared);
+        if (claimed.length > 0) this.ready.push(...(await this.prepare(claimed)));
       } catch (err) {
         this.logger.warn({ msg: 'claiming work failed', error: (err as Error).message });
         await this.waitForWake(this.pollMs);
@@ -356,7 +352,11 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
       const kept = await this.repository.renewLeases(this.owner, ids, this.leaseMs);
       // only what was renewed and lost leaves the buffer, not what was claimed meanwhile
       const lost = new Set(ids.filter((id) => !kept.has(id)));
-      this.ready = this.ready.filter((r) => !lost.has(r.execution.id));
+      // in place: a claim being prepared meanwhile pushes into this same array (replacing
+      // it lost that claim's tenants until their lease expired, 60 s, and another claim
+      // ran them)
+      for (let i = this.ready.length - 1; i >= 0; i--)
+        if (lost.has(this.ready[i].execution.id)) this.ready.splice(i, 1);
       for (const id of ids) {
         const entry = this.inFlight.get(id) ?? this.finishing.get(id);
         if (entry && !kept.has(id) && !entry.controller.signal.aborted) {
