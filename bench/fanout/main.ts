@@ -106,8 +106,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   dispatcher = app.get(ExecutionDispatcher);
   // the run ends when it is closed (its parent row and event committed), heard at once
-  // rather than at the next progress poll, which added up to a poll's interval to the wall time (with
-  // --instances another process may close it: the poll still sees that)
+  // rather than at the next progress poll, which added up to a poll's interval to the wall
+  // time (with --instances another process may close it: the poll still sees that)
   const closedIds: string[] = [];
   let onClosed: (() => void) | null = null;
   app.get(RunCompleter).onRunClosed((closed) => {

@@ -69,8 +69,9 @@ export class RunCompleter {
    */
   async listenersSettled(ms = LISTENER_WORK_SHUTDOWN_MS): Promise<void> {
     if (this.listenerWork.size === 0) return;
+    // tracked work never rejects (track logs its failure)
     await withTimeout(
-      Promise.allSettled([...this.listenerWork]),
+      Promise.all([...this.listenerWork]),
       ms,
       'work of run-closed listeners',
     ).catch((err: Error) => this.logger.warn({ msg: 'shutting down anyway', error: err.message }));

@@ -33,9 +33,10 @@ const MAX_CONCURRENT_COMMITS = 1;
  * interval with whatever else arrives (or until MAX_BATCH_OPS writes are waiting). Each
  * commit wakes PostgreSQL and the writing thread loses its core on a busy machine, so at
  * 10,000 tenants 4,200 commits of 14 steps cost more than 585 of 105 (bench/fanout, with
- * the freed slot below: PostgreSQL CPU -24 %, the service's -6 %). No runner waits on a step's commit, and a
- * tenant's slot is free before its final commit (ExecutionDispatcher), so the interval is
- * off the calls' path: it delays when rows are durable, by at most the interval.
+ * the freed slot below: PostgreSQL CPU -24 %, the service's -6 %). No runner waits on a
+ * step's commit, and a tenant's slot is free before its final commit (ExecutionDispatcher),
+ * so the interval is off the calls' path: it delays when rows are durable, by at most the
+ * interval.
  */
 @Injectable()
 export class StateWriter implements BeforeApplicationShutdown {
