@@ -1,6 +1,7 @@
 /**
  * The processes bench:fanout starts beside itself: the raw floor (floor.js) before and after
- * the service's run, and further service instances (instance.js) that share its PostgreSQL.
+ * the service's run, further service instances (instance.js) that share its PostgreSQL, and
+ * with --rounds, whole rounds (main.js).
  * Each runs compiled from dist-bench with this process's V8 flags, so the figures compare.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -11,7 +12,11 @@ import { processCpuS } from '../machine';
 // dist-bench/bench/fanout -> dist-bench: where tsconfig-paths maps `src/*` in the children
 const DIST_ROOT = join(__dirname, '../..');
 
-function spawnCompiled(script: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+export function spawnCompiled(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): ChildProcess {
   return spawn(process.execPath, [...process.execArgv, join(__dirname, script), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env, TS_NODE_BASEURL: DIST_ROOT },

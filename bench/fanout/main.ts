@@ -10,8 +10,10 @@ import { serviceUrls } from 'src/config/env.schema';
  *
  * With --instances N, N service processes share the database (this one and N - 1 children,
  * each with its share of --concurrency) and the report says how many tenants each ran.
+ * With --rounds N, it runs N such rounds, each in a fresh process, and reports their medians
+ * (rounds.ts).
  *
- *   npm run bench:fanout -- --tenants 10000 --latency-ms 20 --concurrency 100 [--no-floor]
+ *   npm run bench:fanout -- --tenants 10000 --latency-ms 20 --concurrency 100 [--no-floor] [--rounds 5]
  */
 import 'reflect-metadata';
 
@@ -31,6 +33,7 @@ import {
 } from './shared';
 import { startMeasuring, startProfiler } from '../machine';
 import { FloorReport, InstanceChild, loadAverage, runRawFloor, startInstance } from './children';
+import { runRounds } from './rounds';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { buildDataSourceOptions } from 'src/database/data-source';
@@ -51,6 +54,16 @@ async function main(): Promise<void> {
     throw new UsageError(
       `--instances must be at most --concurrency (${concurrency}), got ${instances}`,
     );
+  const rounds = intArg('rounds', 1);
+  if (rounds > MAX_ROUNDS)
+    throw new UsageError(`--rounds must be at most ${MAX_ROUNDS}, got ${rounds}`);
+  if (rounds > 1) {
+    // every other argument as given; each round gets --rounds 1
+    const args = process.argv
+      .slice(2)
+      .filter((a, i, all) => a !== '--rounds' && all[i - 1] !== '--rounds');
+    return runRounds(args, rounds, { wall: TARGET_WALL_VS_FLOOR, cpu: TARGET_CPU_VS_FLOOR });
+  }
   const floorBefore = withFloor ? await runRawFloor(tenants, latencyMs, concurrency) : null;
   const loadBefore = loadAverage();
   const database = await createBenchDatabase('orch_bench');
@@ -263,6 +276,8 @@ async function main(): Promise<void> {
 /** Targets of issue 14, as multiples of the raw floor measured in the same round. */
 const TARGET_WALL_VS_FLOOR = 1.15;
 const TARGET_CPU_VS_FLOOR = 1.6;
+/** About 50 s a round at 10,000 tenants on the 2-core machine: 20 rounds are a quarter hour. */
+const MAX_ROUNDS = 20;
 
 /** The service's wall time and CPU per 1,000 steps against the mean of the floors around it. */
 function floorVerdict(
