@@ -11,6 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from 'src/app.module';
 import { validateEnv } from 'src/config/validate-env';
 import { ExecutionDispatcher } from 'src/executions/runner/execution-dispatcher';
+import { StderrLogger } from './shared';
 
 async function main(): Promise<void> {
   const env = validateEnv(JSON.parse(process.env.BENCH_SERVICE_ENV ?? '{}'));
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 50);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(env), {
-    logger: ['error', 'warn'],
+    logger: new StderrLogger(),
   });
   await app.init();
   process.once('SIGTERM', () => {

@@ -29,6 +29,7 @@ import {
   intArg,
   journalSummary,
   spawnFanoutSimulator,
+  StderrLogger,
   UsageError,
 } from './shared';
 import { startMeasuring, startProfiler } from '../machine';
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
     }
   }, 50);
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(env), {
-    logger: ['error', 'warn'],
+    logger: new StderrLogger(),
   });
   await app.init();
   // started once this one has migrated the database

@@ -1,4 +1,5 @@
 /** What the fan-out benches share: daily_operations' shape and the simulator journal's verdict. */
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { builtInWorkflows, WorkflowSeed } from 'src/workflows/catalogue/built-in-workflows';
 import { JournalEntry, SimulatorChild, spawnSimulator } from 'tools/simulator';
 
@@ -97,4 +98,25 @@ export function intArg(name: string, fallback: number, min = 1): number {
     throw new UsageError(`--${name} must be an integer of at least ${min}, got "${text}"`);
   }
   return n;
+}
+
+/**
+ * The service's warnings and errors, on stderr: a bench's stdout carries only its JSON
+ * report, which --rounds and --instances read (Nest's console logger prints warnings on
+ * stdout; with --instances 2 one instance's "stepped down as leader" spoiled the report).
+ */
+export class StderrLogger extends ConsoleLogger {
+  constructor() {
+    super({ logLevels: ['error', 'warn'] });
+  }
+
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    _writeStreamType?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+  ): void {
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack);
+  }
 }
