@@ -6,7 +6,6 @@ import {
 } from '@nestjs/common';
 import { PeriodicJobs } from 'src/common/jobs/periodic-jobs';
 import { Clock } from 'src/common/time/clock';
-import { deadline } from 'src/common/time/deadline';
 import { AppConfig } from 'src/config/app-config.service';
 import { InstanceIdentity } from 'src/config/instance-identity';
 import { WorkflowsService } from 'src/workflows/workflows.service';
@@ -14,6 +13,7 @@ import { ClaimedExecution, ExecutionsRepository } from '../executions.repository
 import type { ExecutionEntity } from '../execution.entity';
 import type { WorkflowEntity } from 'src/workflows/workflow.entity';
 import { RunCompleter } from './run-completer';
+import { RunDeadlines } from './run-deadlines';
 import { RunExpander } from './run-expander';
 import { StateWriter } from './state-writer';
 import { AbortReason, TenantRunner } from './tenant-runner';
@@ -65,6 +65,8 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
    * run's open tenants each 20 ms, 2.8 s of PostgreSQL at 50,000 tenants, bench/fanout)
    */
   private readonly owed = new Set<string>();
+  /** the run deadlines the executions here wait on, one timer per run */
+  private readonly deadlines = new RunDeadlines();
   /** claimed ahead, so a finished tenant's slot is refilled at once, not after a claim */
   private readonly ready: Ready[] = [];
   private stopping = false;
@@ -214,24 +216,21 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     // the attempt starts now, not when it was claimed into the buffer
     if (!execution.resumed) execution.startedAt = this.clock.now();
     const controller = new AbortController();
-    const remaining = execution.deadlineAt
-      ? execution.deadlineAt.getTime() - this.clock.now().getTime()
-      : null;
+    const deadlineAt = execution.deadlineAt?.getTime() ?? null;
+    const remaining = deadlineAt === null ? null : deadlineAt - this.clock.now().getTime();
     const entry: InFlight = {
       execution,
       controller,
       disarmDeadline: () => undefined,
       done: Promise.resolve(),
     };
-    if (remaining !== null) {
+    if (deadlineAt !== null && remaining !== null) {
+      // the runner tells a deadline from a shutdown or a lost lease by the reason
       if (remaining <= 0) controller.abort('deadline' satisfies AbortReason);
-      else {
-        // the runner tells a deadline from a shutdown or a lost lease by the reason
-        const expiry = deadline(remaining);
-        const onExpiry = () => controller.abort('deadline' satisfies AbortReason);
-        expiry.addEventListener('abort', onExpiry, { once: true });
-        entry.disarmDeadline = () => expiry.removeEventListener('abort', onExpiry);
-      }
+      else
+        entry.disarmDeadline = this.deadlines.watch(deadlineAt, remaining, () =>
+          controller.abort('deadline' satisfies AbortReason),
+        );
     }
     this.inFlight.set(execution.id, entry);
     entry.done = (
