@@ -4,6 +4,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
 /** CPU seconds (user + system) a process has used, from /proc. */
 export function processCpuS(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

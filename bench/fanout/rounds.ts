@@ -1,15 +1,15 @@
 /**
  * bench:fanout --rounds N: the same command N times, each in a fresh process (floor, the
  * service, floor again unless --no-floor), and the medians of what they report. On a
- * shared 2-core machine one round's ratio moves by 10-15 % with whatever else runs, so a
+ * shared 2-core machine one round's ratio moves by up to a third with whatever else runs, so a
  * verdict from one round says little near the target; the median and the range of several
  * say how far it is, and how many rounds met it.
  */
+import { median } from '../machine';
 import { spawnCompiled } from './children';
 
 /** The figures of one round's report that the summary reads. */
 interface RoundReport {
-  status: string;
   wall_s: number;
   cpu_ms_per_1000_steps: number;
   peak_rss_mb: number;
@@ -25,14 +25,8 @@ export interface RoundsTargets {
   cpu: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : +((sorted[mid - 1] + sorted[mid]) / 2).toFixed(3);
-}
-
 function spread(values: number[]) {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+  return { median: +median(values).toFixed(3), min: Math.min(...values), max: Math.max(...values) };
 }
 
 /** One round: main.js with the same arguments but --rounds 1; its report and exit code. */

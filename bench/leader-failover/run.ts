@@ -15,6 +15,7 @@ import globalSetup from '../../test/utils/global-setup';
 import { ServiceProcess, freePort } from '../../test/utils/service-process';
 import { SERVICES } from '../../test/utils/services';
 import { createTestDatabase } from '../../test/utils/test-db';
+import { median } from '../machine';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const TTL_S = Number(process.env.LEADER_LOCK_TTL_SECONDS ?? 3);
@@ -56,11 +57,6 @@ async function waitForLeader(
   }
   throw new Error(`no leader within ${timeoutMs} ms`);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main(): Promise<void> {
   await globalSetup(); // probes the services and builds the migrated template database

@@ -216,15 +216,15 @@ export class ExecutionDispatcher implements OnApplicationBootstrap, BeforeApplic
     // the attempt starts now, not when it was claimed into the buffer
     if (!execution.resumed) execution.startedAt = this.clock.now();
     const controller = new AbortController();
-    const deadlineAt = execution.deadlineAt?.getTime() ?? null;
-    const remaining = deadlineAt === null ? null : deadlineAt - this.clock.now().getTime();
     const entry: InFlight = {
       execution,
       controller,
       disarmDeadline: () => undefined,
       done: Promise.resolve(),
     };
-    if (deadlineAt !== null && remaining !== null) {
+    if (execution.deadlineAt) {
+      const deadlineAt = execution.deadlineAt.getTime();
+      const remaining = deadlineAt - this.clock.now().getTime();
       // the runner tells a deadline from a shutdown or a lost lease by the reason
       if (remaining <= 0) controller.abort('deadline' satisfies AbortReason);
       else

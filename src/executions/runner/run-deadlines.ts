@@ -10,7 +10,7 @@ interface Watched {
  * The run deadlines this instance's tenants wait on: one timer per deadline instant, shared
  * by the tenants of a run that are here at the same time (they all carry their run's
  * `deadline_at`). A timer of its own per tenant (`AbortSignal.timeout`) made 10,000 signals
- * and weak timers per 10,000 tenants, a fifth of a second of the main thread in the fan-out
+ * and weak timers per 10,000 tenants, a tenth of a second of the main thread in the fan-out
  * profile (bench/fanout). When the last tenant waiting on an instant leaves, its timer is
  * let go, as a tenant's own would have been.
  */
