@@ -10,6 +10,7 @@ import { ExecutionTenantTimezone1796600200000 } from './1796600200000-execution-
 import { OutboxStatus1796600500000 } from './1796600500000-outbox-status';
 import { StepResultSummary1796600600000 } from './1796600600000-step-result-summary';
 import { RunStaging1796600700000 } from './1796600700000-run-staging';
+import { OverdueIndexPending1796600800000 } from './1796600800000-overdue-index-pending';
 
 /** Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   OutboxStatus1796600500000,
   StepResultSummary1796600600000,
   RunStaging1796600700000,
+  OverdueIndexPending1796600800000,
 ];
