@@ -6,8 +6,9 @@
  * commits of the next step of up to --batch tenants in flight with their log lines, and the
  * final states of those whose last step was in an earlier commit.
  *
- * It reports the CPU the database's backends used (from /proc, the backends of the bench's
- * own database only), per 1,000 steps, the WAL written per step, and, from EXPLAIN ANALYZE
+ * It reports the CPU the database's backends used from the first claim on (from /proc, the
+ * backends of the bench's own database only; the run's creation is not counted), per 1,000
+ * steps, the WAL written per step, and, from EXPLAIN ANALYZE
  * of every --explain-every-th group commit in a separate pass, where a commit's time goes:
  * the step rows, the log rows, the foreign-key checks of each, the final states, and the JSON
  * decoding of the three documents the commit carries. On a 2-core machine that PostgreSQL
@@ -139,7 +140,6 @@ async function drive(
     status: 'running' as const,
     now,
   };
-  const started = performance.now();
   await repository.transaction(async (tx) => {
     const { id } = await repository.insertParent(tx, parent);
     const children = Array.from({ length: tenants }, () => ({
@@ -161,6 +161,7 @@ async function drive(
   await Promise.all(Array.from({ length: 4 }, () => dataSource.query('SELECT 1')));
   const cpuBefore = new Map((await backends()).map((pid) => [pid, processCpuS(pid)]));
   const [{ lsn: walBefore }] = await dataSource.query(`SELECT pg_current_wal_lsn() AS lsn`);
+  const started = performance.now();
 
   // the group commit's statement, sampled through EXPLAIN ANALYZE (a separate pass)
   const plans: ExplainedCommit[] = [];
