@@ -16,6 +16,10 @@
  * by a third between rounds; this bench runs alone, so the figure moves much less.
  *
  *   npm run bench:write-path -- --tenants 10000 --rounds 3
+ *   npm run bench:write-path -- --tenants 10000 --rounds 3 --what-if log-row-per-tenant
+ *
+ * --what-if prices a contract change (WHAT_IFS) before anyone decides on it: the same work
+ * with the schema or the rows changed as the change would. None is what the service does.
  *
  * Step results, summaries and log lines have the sizes a bench:fanout run wrote (the mean
  * per step of daily_operations against the simulator, read on 2026-12-07: RESULT_BYTES).
@@ -34,7 +38,7 @@ import {
   StepRow,
 } from 'src/executions/executions.repository';
 import { createBenchDatabase } from '../bench-database';
-import { intArg, UsageError, DAILY_OPERATIONS } from '../fanout/shared';
+import { intArg, textArg, UsageError, DAILY_OPERATIONS } from '../fanout/shared';
 import { median, processCpuS } from '../machine';
 
 const MAX_ROUNDS = 20;
@@ -43,6 +47,17 @@ const WRITE_STATE = 'orchestrator_write_state';
 /** mean size of each step's result JSON in a bench:fanout run, in daily_operations' order */
 const RESULT_BYTES = [289, 243, 1012, 502, 1460, 275];
 const OWNER = 'bench-write-path';
+/**
+ * What-ifs: the same work with the schema or the rows changed as a contract change would,
+ * to price it before anyone decides on it. None of them is what the service does.
+ */
+const WHAT_IFS = {
+  'no-step-fk': 'the steps table without its foreign key to the executions table',
+  'log-row-per-tenant':
+    "one log row per tenant execution (its steps' entries as an array in log_data), written with its final state",
+  'no-log-rows': 'no log rows at all (the floor of any change to them)',
+} as const;
+type WhatIf = keyof typeof WHAT_IFS;
 const LEASE_MS = 60_000;
 
 interface Pass {
@@ -95,7 +110,13 @@ function resultOf(bytes: number, step: string): Record<string, unknown> {
   return out;
 }
 
-async function onePass(tenants: number, concurrency: number, batch: number, explainEvery: number) {
+async function onePass(
+  tenants: number,
+  concurrency: number,
+  batch: number,
+  explainEvery: number,
+  whatIf: Set<WhatIf>,
+) {
   const database = await createBenchDatabase('orch_write_path');
   const dataSource = new DataSource({
     ...buildDataSourceOptions({ DATABASE_URL: database.url, DATA_DIR: '' }),
@@ -104,7 +125,16 @@ async function onePass(tenants: number, concurrency: number, batch: number, expl
   try {
     await dataSource.initialize();
     await dataSource.runMigrations();
-    return await drive(dataSource, tenants, concurrency, batch, explainEvery);
+    if (whatIf.has('no-step-fk')) {
+      const [fk] = await dataSource.query(
+        `SELECT conname FROM pg_constraint
+          WHERE conrelid = 'orchestrator_execution_steps'::regclass AND contype = 'f'`,
+      );
+      await dataSource.query(
+        `ALTER TABLE orchestrator_execution_steps DROP CONSTRAINT ${fk.conname}`,
+      );
+    }
+    return await drive(dataSource, tenants, concurrency, batch, explainEvery, whatIf);
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
     await database.drop();
@@ -117,6 +147,7 @@ async function drive(
   concurrency: number,
   batch: number,
   explainEvery: number,
+  whatIf: Set<WhatIf>,
 ): Promise<Pass> {
   const repository = new ExecutionsRepository(dataSource);
   const steps = DAILY_OPERATIONS.steps;
@@ -185,7 +216,7 @@ async function drive(
     };
   }
 
-  type Tenant = { id: string; next: number };
+  type Tenant = { id: string; next: number; entries?: LogRow[] };
   let inFlight: Tenant[] = [];
   let waitingFinal: Tenant[] = [];
   let finished = 0;
@@ -204,6 +235,27 @@ async function drive(
     }
     const stepRows: StepRow[] = [];
     const logRows: LogRow[] = [];
+    if (whatIf.has('log-row-per-tenant')) {
+      for (const t of waitingFinal) {
+        const entries = t.entries ?? [];
+        logRows.push({
+          executionId: t.id,
+          stepName: 'execution',
+          stepIndex: steps.length,
+          level: 'info',
+          message: `${entries.length} steps logged`,
+          data: entries.map((e) => ({
+            step_name: e.stepName,
+            step_index: e.stepIndex,
+            log_level: e.level,
+            log_message: e.message,
+            log_data: e.data,
+            logged_at: e.at,
+          })),
+          at: new Date(),
+        });
+      }
+    }
     const finals: FinalState[] = waitingFinal.map((t) => ({
       id: t.id,
       owner: OWNER,
@@ -233,7 +285,7 @@ async function drive(
         startedAt: at,
         completedAt: at,
       });
-      logRows.push({
+      const entry: LogRow = {
         executionId: t.id,
         stepName: step.name,
         stepIndex: t.next,
@@ -246,7 +298,9 @@ async function drive(
           summary: { forecasts: 217 },
         },
         at,
-      });
+      };
+      if (whatIf.has('log-row-per-tenant')) (t.entries ??= []).push(entry);
+      else if (!whatIf.has('no-log-rows')) logRows.push(entry);
       t.next++;
     }
     if (stepRows.length === 0 && finals.length === 0)
@@ -313,10 +367,21 @@ async function main(): Promise<void> {
   const explainEvery = intArg('explain-every', 5, 0);
   if (rounds > MAX_ROUNDS)
     throw new UsageError(`--rounds must be at most ${MAX_ROUNDS}, got ${rounds}`);
+  const whatIf = new Set<WhatIf>();
+  for (const name of textArg('what-if', '').split(',').filter(Boolean)) {
+    if (!(name in WHAT_IFS))
+      throw new UsageError(
+        `--what-if takes a comma-separated list of ${Object.keys(WHAT_IFS).join(', ')}; got "${name}"`,
+      );
+    whatIf.add(name as WhatIf);
+  }
+  if (whatIf.has('log-row-per-tenant') && whatIf.has('no-log-rows'))
+    throw new UsageError('--what-if: log-row-per-tenant and no-log-rows exclude each other');
+  for (const w of whatIf) process.stderr.write(`what-if ${w}: ${WHAT_IFS[w]}\n`);
   const stepsTotal = tenants * DAILY_OPERATIONS.steps.length;
   const each: RoundFigures[] = [];
   for (let r = 1; r <= rounds; r++) {
-    const p = await onePass(tenants, concurrency, batch, 0);
+    const p = await onePass(tenants, concurrency, batch, 0, whatIf);
     const figures: RoundFigures = {
       wall_s: +p.wallS.toFixed(2),
       pg_cpu_s: +p.pgCpuS.toFixed(2),
@@ -333,7 +398,7 @@ async function main(): Promise<void> {
   let sampledCommits = 0;
   if (explainEvery > 0) {
     process.stderr.write(`breakdown pass: EXPLAIN ANALYZE of every ${explainEvery}th commit\n`);
-    const p = await onePass(tenants, concurrency, batch, explainEvery);
+    const p = await onePass(tenants, concurrency, batch, explainEvery, whatIf);
     sampled = breakdown(p.plans);
     sampledCommits = p.plans.length;
   }
@@ -350,6 +415,7 @@ async function main(): Promise<void> {
         concurrency,
         batch,
         rounds,
+        what_if: [...whatIf],
         pg_cpu_ms_per_1000_steps: pick('pg_cpu_ms_per_1000_steps'),
         pg_cpu_s: pick('pg_cpu_s'),
         wal_bytes_per_step: pick('wal_bytes_per_step'),
