@@ -11,6 +11,11 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/** The median (to three decimals), minimum and maximum of several rounds' figure. */
+export function spread(values: number[]): { median: number; min: number; max: number } {
+  return { median: +median(values).toFixed(3), min: Math.min(...values), max: Math.max(...values) };
+}
+
 /** CPU seconds (user + system) a process has used, from /proc. */
 export function processCpuS(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -5,7 +5,7 @@
  * verdict from one round says little near the target; the median and the range of several
  * say how far it is, and how many rounds met it.
  */
-import { median } from '../machine';
+import { spread } from '../machine';
 import { spawnCompiled } from './children';
 
 /** The figures of one round's report that the summary reads. */
@@ -23,10 +23,6 @@ interface RoundReport {
 export interface RoundsTargets {
   wall: number;
   cpu: number;
-}
-
-function spread(values: number[]) {
-  return { median: +median(values).toFixed(3), min: Math.min(...values), max: Math.max(...values) };
 }
 
 /** One round: main.js with the same arguments but --rounds 1; its report and exit code. */

@@ -8,10 +8,10 @@
  *
  * It reports the CPU the database's backends used from the first claim on (from /proc, the
  * backends of the bench's own database only; the run's creation is not counted), per 1,000
- * steps, the WAL written per step, and, from EXPLAIN ANALYZE
- * of every --explain-every-th group commit in a separate pass, where a commit's time goes:
- * the step rows, the log rows, the foreign-key checks of each, the final states, and the JSON
- * decoding of the three documents the commit carries. On a 2-core machine that PostgreSQL
+ * steps, the WAL written per step, and, from EXPLAIN ANALYZE of every --explain-every-th
+ * group commit in a separate pass, where a commit's time goes: the step rows, the log rows,
+ * the foreign-key checks of each, the final states, and the JSON decoding of the three
+ * documents the commit carries. On a 2-core machine that PostgreSQL
  * shares with the service and the simulator, bench:fanout's "PostgreSQL and the rest" moves
  * by a third between rounds; this bench runs alone, so the figure moves much less.
  *
@@ -39,7 +39,7 @@ import {
 } from 'src/executions/executions.repository';
 import { createBenchDatabase } from '../bench-database';
 import { intArg, textArg, UsageError, DAILY_OPERATIONS } from '../fanout/shared';
-import { median, processCpuS } from '../machine';
+import { processCpuS, spread } from '../machine';
 
 const MAX_ROUNDS = 20;
 /** the group commit's prepared statement (ExecutionsRepository.writeState) */
@@ -224,6 +224,7 @@ async function drive(
   let claims = 0;
   let claimMs = 0;
   const runStarted = new Date();
+  const allCompleted = { steps: Object.fromEntries(steps.map((s) => [s.name, 'completed'])) };
   while (finished < tenants) {
     const room = concurrency - inFlight.length - waitingFinal.length;
     if (room >= Math.max(1, Math.floor(concurrency / 5))) {
@@ -265,7 +266,7 @@ async function drive(
       stepsCompleted: steps.length,
       stepsFailed: 0,
       errorMessage: null,
-      resultSummary: { steps: Object.fromEntries(steps.map((s) => [s.name, 'completed'])) },
+      resultSummary: allCompleted,
       attempt: 1,
       nextAttemptAt: null,
       startedAt: runStarted,
@@ -402,11 +403,7 @@ async function main(): Promise<void> {
     sampled = breakdown(p.plans);
     sampledCommits = p.plans.length;
   }
-  const pick = (k: keyof RoundFigures) => ({
-    median: median(each.map((e) => e[k])),
-    min: Math.min(...each.map((e) => e[k])),
-    max: Math.max(...each.map((e) => e[k])),
-  });
+  const pick = (k: keyof RoundFigures) => spread(each.map((e) => e[k]));
   process.stdout.write(
     `${JSON.stringify(
       {
