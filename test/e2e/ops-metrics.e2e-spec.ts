@@ -3,6 +3,7 @@ import type { OperationContext, OperationResult } from 'src/clients/operation-re
 import { OperationRegistry } from 'src/clients/operation-registry';
 import { ExecutionsModule } from 'src/executions/executions.module';
 import { TenantDirectory } from 'src/executions/ports';
+import { CostMeter } from 'src/metrics/cost-meter';
 import { MetricsModule } from 'src/metrics/metrics.module';
 import { MetricsRollupService } from 'src/metrics/rollup.service';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
@@ -53,7 +54,12 @@ describeWith(['postgres'], 'metrics exposition, JSON rollups and statistics afte
     // leave the run completed, the seed's semantics)
     downstream.when((ctx) => (ctx.stepName === 'send_summary' ? 'fail' : 'ok'));
     await execute();
-    // cost counters are written in batches about once a second
+    // cost counters are written in batches about once a second; a tenant execution's row
+    // can exist before its last steps are counted, so write what is pending first (twice: a
+    // flush already under way shares its write, which took its batch before it started)
+    const meter = ops.app.get(CostMeter);
+    await meter.flush();
+    await meter.flush();
     await waitUntil(async () => {
       const [{ n }] = await ops.dataSource.query(
         `SELECT count(*)::int AS n FROM orchestrator_execution_costs`,
