@@ -9,6 +9,7 @@ import {
   handleWhen,
 } from 'cockatiel';
 import { Dispatcher, Pool } from 'undici';
+import { LiveList, LiveNode } from 'src/common/collections/live-list';
 import { withTimeout } from 'src/common/time/deadline';
 import { BackoffSettings, DEFAULT_BACKOFF, backoffDelayMs, parseRetryAfterMs } from './backoff';
 import { BreakerLogSink, logBreakerTransitions } from './breaker-log';
@@ -151,6 +152,8 @@ interface RawResponse {
  * a call in the benchmark, on a signal every call of a run shares.
  */
 class ResponseCollector implements Dispatcher.DispatchHandler {
+  /** its place among its signal's calls in flight, null when not in one */
+  watching: LiveNode<ResponseCollector> | null = null;
   private controller: Dispatcher.DispatchController | null = null;
   private pendingAbort: Error | null = null;
   private status = 0;
@@ -247,7 +250,8 @@ export class HttpCore {
   private readonly random: () => number;
   private readonly authorization: string;
   private closed = false;
-  private readonly watched = new WeakMap<AbortSignal, Set<ResponseCollector>>();
+  /** the calls in flight under each caller signal (a LiveList: see why there) */
+  private readonly watched = new WeakMap<AbortSignal, LiveList<ResponseCollector>>();
 
   constructor(private readonly settings: HttpCoreSettings) {
     this.metrics = settings.metrics === undefined ? new ClientMetrics() : settings.metrics;
@@ -464,7 +468,7 @@ export class HttpCore {
       const signal = call.spec.signal;
       const done = () => {
         if (timer) clearTimeout(timer);
-        if (signal) this.unwatch(signal, collector);
+        if (signal) this.unwatch(collector);
       };
       const collector = new ResponseCollector(
         (r) => {
@@ -497,7 +501,7 @@ export class HttpCore {
 
   /**
    * One abort listener per caller signal, however many calls share it; each call joins
-   * and leaves a Set, which is O(1) where EventTarget listener removal is not.
+   * and leaves its list in O(1), where EventTarget listener removal is not.
    */
   private watch(signal: AbortSignal, collector: ResponseCollector): void {
     if (signal.aborted) {
@@ -506,23 +510,25 @@ export class HttpCore {
     }
     let inFlight = this.watched.get(signal);
     if (!inFlight) {
-      const set = new Set<ResponseCollector>();
-      inFlight = set;
-      this.watched.set(signal, set);
+      const list = new LiveList<ResponseCollector>();
+      inFlight = list;
+      this.watched.set(signal, list);
       signal.addEventListener(
         'abort',
         () => {
-          for (const c of set) c.abort(new CallerAborted('caller aborted'));
-          set.clear();
+          for (const c of list.drain()) c.abort(new CallerAborted('caller aborted'));
         },
         { once: true },
       );
     }
-    inFlight.add(collector);
+    collector.watching = inFlight.add(collector);
   }
 
-  private unwatch(signal: AbortSignal, collector: ResponseCollector): void {
-    this.watched.get(signal)?.delete(collector);
+  private unwatch(collector: ResponseCollector): void {
+    const node = collector.watching;
+    if (!node) return;
+    node.list?.remove(node);
+    collector.watching = null;
   }
 
   private transportFailure(

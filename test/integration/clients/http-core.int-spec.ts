@@ -291,6 +291,57 @@ describe('HttpCore against the simulator', () => {
     expect(sim.calls({ operation: 'forecasting.generate' }).map((c) => c.status)).toEqual([0]);
   });
 
+  it('cancels every call in flight under a shared signal, and only those', async () => {
+    const core = makeCore();
+    sim.addFault({ service: 'forecasting', hang: true });
+    sim.addFault({ service: 'inventory', hang: true });
+    const controller = new AbortController();
+    const signal = controller.signal;
+    // joined in this order; the middle one (production) answers and leaves first
+    const first = core.call(generate({ signal, timeoutMs: 60_000 }));
+    const middle = core.call({
+      service: 'production',
+      operation: 'production.generate_schedule',
+      method: 'POST',
+      path: '/api/v1/production/schedules/generate',
+      body: { tenant_id: tenantId },
+      signal,
+    });
+    const last = core.call({
+      service: 'inventory',
+      operation: 'inventory.project',
+      method: 'POST',
+      path: '/api/v1/inventory/projections/generate',
+      body: { tenant_id: tenantId, days_ahead: 7 },
+      signal,
+      timeoutMs: 60_000,
+    });
+    await expect(middle).resolves.toEqual(expect.any(Object));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sim.stats().in_flight).toEqual(
+      expect.objectContaining({ forecasting: 1, inventory: 1 }),
+    );
+
+    const aborted = Date.now();
+    controller.abort();
+    expect((await failure(first)).code).toBe(UpstreamErrorCode.ABORTED);
+    expect((await failure(last)).code).toBe(UpstreamErrorCode.ABORTED);
+    // cut by the abort itself, not by their 60 s timeouts
+    expect(Date.now() - aborted).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sim.stats().in_flight).toEqual(
+      expect.objectContaining({ forecasting: 0, inventory: 0 }),
+    );
+    // a later call under the spent signal never reaches the service
+    expect((await failure(core.call(generate({ signal })))).code).toBe(UpstreamErrorCode.ABORTED);
+    expect(sim.calls({ service: 'forecasting' })).toHaveLength(1);
+    // a call under another signal is not touched by the first one's abort
+    sim.reset();
+    await expect(core.call(generate({ signal: new AbortController().signal }))).resolves.toEqual(
+      expect.objectContaining({ count: expect.any(Number) }),
+    );
+  });
+
   it('cancels a call waiting for a slot, and one sleeping before its retry', async () => {
     const core = makeCore({
       services: [{ name: 'forecasting', baseUrl: sim.url, maxConcurrency: 1 }],
