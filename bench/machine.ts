@@ -1,6 +1,7 @@
 /** Machine and process figures the benches report (from /proc), and a CPU profiler for a run. */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { GCProfiler, type GCProfilerResult, type HeapSpaceStatistics } from 'node:v8';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -79,12 +80,54 @@ export interface RunFigures {
     simulator: { run: number; runqueue_wait: number };
   };
   event_loop_delay_ms: { mean: number; p99: number };
+  /**
+   * this process's garbage collections: young-generation ones (scavenges), full ones (mark
+   * and compact), their time, and what the scavenges promoted to the old generation. Much
+   * promoted means short-lived objects were kept alive past their use (see
+   * src/common/collections/live-list.ts), and full GCs follow.
+   */
+  gc: {
+    scavenges: number;
+    scavenge_ms: number;
+    full: number;
+    full_ms: number;
+    promoted_mb: number;
+  };
+}
+
+const OLD_SPACES = new Set(['old_space', 'code_space', 'large_object_space']);
+const oldUsed = (spaces: HeapSpaceStatistics[]) =>
+  spaces.reduce((sum, s) => sum + (OLD_SPACES.has(s.spaceName) ? s.spaceUsedSize : 0), 0);
+
+/** Sums a GCProfiler's record by kind of collection. */
+export function gcFigures(result: GCProfilerResult | undefined): RunFigures['gc'] {
+  const figures = { scavenges: 0, scavenge_ms: 0, full: 0, full_ms: 0, promoted_mb: 0 };
+  let promoted = 0;
+  for (const gc of result?.statistics ?? []) {
+    if (gc.gcType === 'Scavenge' || gc.gcType === 'MinorMarkSweep') {
+      figures.scavenges++;
+      figures.scavenge_ms += gc.cost / 1000;
+      promoted += Math.max(
+        0,
+        oldUsed(gc.afterGC.heapSpaceStatistics) - oldUsed(gc.beforeGC.heapSpaceStatistics),
+      );
+    } else if (gc.gcType === 'MarkSweepCompact') {
+      figures.full++;
+      figures.full_ms += gc.cost / 1000;
+    }
+  }
+  figures.scavenge_ms = Math.round(figures.scavenge_ms);
+  figures.full_ms = Math.round(figures.full_ms);
+  figures.promoted_mb = Math.round(promoted / 1e6);
+  return figures;
 }
 
 /** Starts measuring this process, the simulator's and the machine's; `stop` returns the figures. */
 export function startMeasuring(simulatorPid: number): { stop(steps: number): RunFigures } {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  const gcProfiler = new GCProfiler();
+  gcProfiler.start();
   const cpu0 = process.cpuUsage();
   const ticks0 = { self: processCpuS(process.pid), sim: processCpuS(simulatorPid) };
   const machine0 = machineCpuS();
@@ -93,6 +136,7 @@ export function startMeasuring(simulatorPid: number): { stop(steps: number): Run
   return {
     stop(steps: number): RunFigures {
       loopDelay.disable();
+      const gc = gcFigures(gcProfiler.stop());
       const cpu = process.cpuUsage(cpu0);
       const ticks = {
         self: processCpuS(process.pid) - ticks0.self,
@@ -127,6 +171,7 @@ export function startMeasuring(simulatorPid: number): { stop(steps: number): Run
           mean: +(loopDelay.mean / 1e6).toFixed(1),
           p99: +(loopDelay.percentile(99) / 1e6).toFixed(1),
         },
+        gc,
       };
     },
   };

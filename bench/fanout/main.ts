@@ -251,6 +251,7 @@ async function main(): Promise<void> {
     rows_written: rows,
     main_thread_s: figures.main_thread_s,
     event_loop_delay_ms: figures.event_loop_delay_ms,
+    gc: figures.gc,
     avg_in_flight: +(inFlight.sum / Math.max(1, inFlight.samples)).toFixed(1),
     avg_tenant_ms: timing.avg_tenant_ms,
     p99_tenant_ms: timing.p99_tenant_ms,

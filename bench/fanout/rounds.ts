@@ -14,6 +14,7 @@ interface RoundReport {
   cpu_ms_per_1000_steps: number;
   peak_rss_mb: number;
   machine_cpu: { others_s: number };
+  gc: { full: number; promoted_mb: number };
   load_average: { before: number[] };
   duplicates: number;
   missing: number;
@@ -72,6 +73,9 @@ export async function runRounds(
     // PostgreSQL and the rest of the machine, during each service run
     others_s: spread(reports.map((r) => r.machine_cpu.others_s)),
     peak_rss_mb: spread(reports.map((r) => r.peak_rss_mb)),
+    // the service process's full GCs and what its scavenges promoted (bench/machine.ts)
+    full_gcs: spread(reports.map((r) => r.gc.full)),
+    promoted_mb: spread(reports.map((r) => r.gc.promoted_mb)),
     ...(withFloor.length > 0
       ? {
           floor_wall_s: spread(withFloor.map((r) => r.floor!.wall_s.mean)),
@@ -91,6 +95,8 @@ export async function runRounds(
       cpu_ms_per_1000_steps: r.cpu_ms_per_1000_steps,
       others_s: r.machine_cpu.others_s,
       peak_rss_mb: r.peak_rss_mb,
+      full_gcs: r.gc.full,
+      promoted_mb: r.gc.promoted_mb,
       ...(r.floor
         ? {
             floor_wall_s: r.floor.wall_s.mean,
