@@ -293,6 +293,22 @@ describe('summarize', () => {
       validation: { overall_mape: 14.2, accuracy_percentage: 85.8, coverage_percentage: 96 },
     });
   });
+
+  it('leaves out the figures a result does not give, rather than sending them undefined', () => {
+    const summary = summarize({
+      generate: { forecast_run_id: 'f', count: 12 },
+      plan: { schedule_id: 's', batches: 3, total_units: 'many' },
+      buy: { needs_count: 0 },
+      check: { overall_mape: 9.5, accuracy_percentage: 90.5 },
+    });
+    expect(summary).toStrictEqual({
+      forecasts: { count: 12 },
+      production: { batches: 3 },
+      procurement: { needs_count: 0 },
+      validation: { overall_mape: 9.5, accuracy_percentage: 90.5 },
+    });
+    expect(Object.keys(summary.forecasts!)).toEqual(['count']);
+  });
 });
 
 describe('shiftDate', () => {
