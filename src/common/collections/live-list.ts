@@ -51,16 +51,13 @@ export class LiveList<T> implements Iterable<T> {
     return true;
   }
 
-  /** Whether a value satisfies `test` (a plain loop: no iterator on a per-tenant path). */
-  some(test: (value: T) => boolean): boolean {
-    for (let node = this.head; node; node = node.next) if (test(node.value as T)) return true;
-    return false;
-  }
-
   /** Empties the list and returns what it held, newest first. */
   drain(): T[] {
-    const values = [...this];
-    for (let node = this.head; node; node = this.head) this.remove(node);
+    const values: T[] = [];
+    for (let node = this.head; node; node = this.head) {
+      values.push(node.value as T);
+      this.remove(node);
+    }
     return values;
   }
 
