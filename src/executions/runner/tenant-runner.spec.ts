@@ -121,4 +121,71 @@ describe(TenantRunner.name, () => {
       expect(outcome!.final.errorMessage).toContain('not retried');
     });
   });
+
+  describe('the DAG', () => {
+    // a -> (b, c) -> d, each answering after a turn of the event loop
+    const diamond = workflowOf([
+      { name: 'a', operation: 'forecasting.generate' },
+      { name: 'b', operation: 'production.generate_schedule', depends_on: ['a'] },
+      { name: 'c', operation: 'procurement.calculate_needs', depends_on: ['a'] },
+      { name: 'd', operation: 'notification.daily_summary', depends_on: ['b', 'c'] },
+    ] as WorkflowEntity['steps']);
+
+    class TimedRegistry extends ScriptedRegistry {
+      readonly order: string[] = [];
+      running = 0;
+      maxRunning = 0;
+      override async run(name: string, ctx: OperationContext) {
+        this.order.push(ctx.stepName);
+        this.maxRunning = Math.max(this.maxRunning, ++this.running);
+        await new Promise((resolve) => setImmediate(resolve));
+        this.running--;
+        return super.run(name, ctx);
+      }
+    }
+
+    const runDiamond = (registry: OperationRegistry, stepConcurrency: number) =>
+      new TenantRunner(registry, writer, new FakeClock(now)).run({
+        execution: execution(),
+        workflow: diamond,
+        completed: new Map(),
+        signal: new AbortController().signal,
+        owner: 'me',
+        stepConcurrency,
+      });
+
+    it.each([1, 2])(
+      'runs each step once, after its dependencies, at most %i at a time',
+      async (limit) => {
+        const registry = new TimedRegistry();
+        const outcome = await runDiamond(registry, limit);
+        expect(registry.order).toHaveLength(4);
+        expect(new Set(registry.order).size).toBe(4);
+        expect(registry.order[0]).toBe('a');
+        expect(registry.order[3]).toBe('d');
+        expect(registry.maxRunning).toBe(limit);
+        expect(outcome!.final).toMatchObject({ status: 'completed', stepsCompleted: 4 });
+      },
+    );
+
+    it('rejects, once the other running steps are done, when a step cannot even record its failure', async () => {
+      // a thrown value whose message cannot be read: the step fails outside its own handling
+      const unreadable = {
+        get message(): string {
+          throw new Error('message unreadable');
+        },
+      };
+      const registry = new TimedRegistry();
+      const failing = new (class extends TimedRegistry {
+        override async run(name: string, ctx: OperationContext) {
+          if (ctx.stepName === 'b') throw Object.setPrototypeOf(unreadable, Error.prototype);
+          return registry.run(name, ctx);
+        }
+      })();
+      await expect(runDiamond(failing, 2)).rejects.toThrow('message unreadable');
+      // c, started beside b, ran to its end; d never started
+      expect(registry.order).toEqual(['a', 'c']);
+      expect(registry.running).toBe(0);
+    });
+  });
 });

@@ -107,9 +107,13 @@ export class TenantRunner {
     // the thrown values, asked whether a retry can help
     const failures = new Map<string, unknown>();
     const startedAt = execution.startedAt ?? this.clock.now();
-    const inFlight = new Set<Promise<void>>();
+    // steps running; the last one to finish with nothing left to start settles `settled`
+    let running = 0;
+    let stepThrew: { error: unknown } | null = null;
+    let allSettled: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (allSettled = resolve));
     // step name -> its row is durable (steps completed by earlier attempts already are)
-    const recorded = new Map<string, Promise<void>>();
+    const recorded = new Map<string, Promise<unknown>>();
 
     const blocked = (s: StepDefinition) =>
       (s.depends_on ?? []).some((d) => {
@@ -137,9 +141,10 @@ export class TenantRunner {
           } else if (blocked(step)) {
             state.set(step.name, 'skipped');
             changed = true;
-          } else if (ready(step) && inFlight.size < run.stepConcurrency) {
+          } else if (ready(step) && running < run.stepConcurrency) {
             state.set(step.name, 'running');
-            const p: Promise<void> = this.runStep(
+            running++;
+            this.runStep(
               run,
               step,
               index.get(step.name)!,
@@ -148,18 +153,25 @@ export class TenantRunner {
               errors,
               failures,
               recorded,
-            ).finally(() => inFlight.delete(p));
-            inFlight.add(p);
+            ).then(stepDone, (error: unknown) => {
+              stepThrew ??= { error };
+              stepDone();
+            });
           }
         }
       }
     };
+    // a callback per step rather than a Promise.race over the steps in flight after each
+    // one: that subscribed to every running step again each time
+    const stepDone = () => {
+      running--;
+      launch();
+      if (running === 0) allSettled();
+    };
 
     launch();
-    while (inFlight.size > 0) {
-      await Promise.race(inFlight);
-      launch();
-    }
+    if (running > 0) await settled;
+    if (stepThrew) throw (stepThrew as { error: unknown }).error;
     run.callsDone?.();
     // every step row durable before the final state (or the hand-back); the first
     // failed write fails the execution's attempt here
@@ -263,16 +275,22 @@ export class TenantRunner {
     state: Map<string, StepState>,
     errors: Map<string, string>,
     failures: Map<string, unknown>,
-    recorded: Map<string, Promise<void>>,
+    recorded: Map<string, Promise<unknown>>,
   ): Promise<void> {
     const { execution, workflow } = run;
     // this step's row waits for the rows of the steps it depends on
-    const record = (op: { steps: StepRow[]; logs: LogRow[] }): Promise<void> => {
-      const before = (step.depends_on ?? []).flatMap((d) => recorded.get(d) ?? []);
-      const written = (before.length > 0 ? Promise.all(before) : Promise.resolve()).then(() =>
-        this.writer.write(op),
-      );
-      const done = written.then(() => undefined);
+    const record = (op: { steps: StepRow[]; logs: LogRow[] }): Promise<unknown> => {
+      let before: Promise<unknown>[] | null = null;
+      for (const d of step.depends_on ?? []) {
+        const dep = recorded.get(d);
+        if (dep) (before ??= []).push(dep);
+      }
+      const write = () => this.writer.write(op);
+      const done = !before
+        ? write()
+        : before.length === 1
+          ? before[0].then(write)
+          : Promise.all(before).then(write);
       // a failure is reported by Promise.all(recorded) in run()
       recorded.set(step.name, done);
       return done;
