@@ -316,6 +316,22 @@ const TARGET_CPU_VS_FLOOR = 1.6;
 /** About 50 s a round at 10,000 tenants on the 2-core machine: 20 rounds are a quarter hour. */
 const MAX_ROUNDS = 20;
 
+/** The floors' CPU per 1,000 steps (their mean) and load, as both verdicts report them. */
+function floorCpu(before: FloorReport, after: FloorReport) {
+  const cpu = (before.cpu_ms_per_1000_steps + after.cpu_ms_per_1000_steps) / 2;
+  return {
+    cpu,
+    figures: {
+      cpu_ms_per_1000_steps: {
+        before: before.cpu_ms_per_1000_steps,
+        after: after.cpu_ms_per_1000_steps,
+        mean: +cpu.toFixed(1),
+      },
+      load_average: { before: before.load_average, after: after.load_average },
+    },
+  };
+}
+
 /** The service's wall time and CPU per 1,000 steps against the mean of the floors around it. */
 function floorVerdict(
   service: { wall_s: number; cpu_ms_per_1000_steps: number },
@@ -323,18 +339,13 @@ function floorVerdict(
   after: FloorReport,
 ) {
   const wall = (before.wall_s + after.wall_s) / 2;
-  const cpu = (before.cpu_ms_per_1000_steps + after.cpu_ms_per_1000_steps) / 2;
+  const { cpu, figures } = floorCpu(before, after);
   const wallRatio = +(service.wall_s / wall).toFixed(3);
   const cpuRatio = +(service.cpu_ms_per_1000_steps / cpu).toFixed(3);
   const met = (ratio: number, target: number) => (ratio <= target ? 'met' : 'not met');
   return {
     wall_s: { before: before.wall_s, after: after.wall_s, mean: +wall.toFixed(2) },
-    cpu_ms_per_1000_steps: {
-      before: before.cpu_ms_per_1000_steps,
-      after: after.cpu_ms_per_1000_steps,
-      mean: +cpu.toFixed(1),
-    },
-    load_average: { before: before.load_average, after: after.load_average },
+    ...figures,
     wall_vs_floor: wallRatio,
     cpu_vs_floor: cpuRatio,
     verdict:
@@ -372,15 +383,10 @@ function engineVerdict(
   before: FloorReport,
   after: FloorReport,
 ) {
-  const cpu = (before.cpu_ms_per_1000_steps + after.cpu_ms_per_1000_steps) / 2;
+  const { cpu, figures } = floorCpu(before, after);
   const ratio = +(service.cpu_ms_per_1000_steps / cpu).toFixed(3);
   return {
-    cpu_ms_per_1000_steps: {
-      before: before.cpu_ms_per_1000_steps,
-      after: after.cpu_ms_per_1000_steps,
-      mean: +cpu.toFixed(1),
-    },
-    load_average: { before: before.load_average, after: after.load_average },
+    ...figures,
     engine_cpu_vs_floor: ratio,
     verdict:
       `engine alone (--instant, no downstream calls): ${service.cpu_ms_per_1000_steps} ms ` +
