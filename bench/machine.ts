@@ -100,7 +100,7 @@ const oldUsed = (spaces: HeapSpaceStatistics[]) =>
   spaces.reduce((sum, s) => sum + (OLD_SPACES.has(s.spaceName) ? s.spaceUsedSize : 0), 0);
 
 /** Sums a GCProfiler's record by kind of collection. */
-export function gcFigures(result: GCProfilerResult | undefined): RunFigures['gc'] {
+function gcFigures(result: GCProfilerResult | undefined): RunFigures['gc'] {
   const figures = { scavenges: 0, scavenge_ms: 0, full: 0, full_ms: 0, promoted_mb: 0 };
   let promoted = 0;
   for (const gc of result?.statistics ?? []) {

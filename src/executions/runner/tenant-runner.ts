@@ -109,7 +109,8 @@ export class TenantRunner {
     const startedAt = execution.startedAt ?? this.clock.now();
     // steps running; the last one to finish with nothing left to start settles `settled`
     let running = 0;
-    let stepThrew: { error: unknown } | null = null;
+    // a step that threw past its own handling; typed by `as`: it is set in callbacks
+    let stepThrew = null as { error: unknown } | null;
     let allSettled: () => void = () => undefined;
     const settled = new Promise<void>((resolve) => (allSettled = resolve));
     // step name -> its row is durable (steps completed by earlier attempts already are)
@@ -171,7 +172,7 @@ export class TenantRunner {
 
     launch();
     if (running > 0) await settled;
-    if (stepThrew) throw (stepThrew as { error: unknown }).error;
+    if (stepThrew) throw stepThrew.error;
     run.callsDone?.();
     // every step row durable before the final state (or the hand-back); the first
     // failed write fails the execution's attempt here
